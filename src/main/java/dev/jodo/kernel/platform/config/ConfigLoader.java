@@ -1,0 +1,206 @@
+package dev.jodo.kernel.platform.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Reads {@code config.yaml} and {@code genesis.yaml} from {@code JODO_CONFIG_DIR} and applies the
+ * {@code JODO_*} environment overrides. Every problem is collected; {@link #load()} throws one
+ * {@link ConfigException} listing them all.
+ *
+ * <pre>{@code
+ * KernelConfig config = new ConfigLoader(System.getenv()).load();
+ * }</pre>
+ */
+public final class ConfigLoader {
+  public static final String CONFIG_FILE = "config.yaml";
+  public static final String GENESIS_FILE = "genesis.yaml";
+
+  private final Map<String, String> env;
+  private final ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
+
+  public ConfigLoader(Map<String, String> env) {
+    this.env = Map.copyOf(env);
+  }
+
+  /** The validated configuration, or a {@link ConfigException} naming every problem. */
+  public KernelConfig load() {
+    List<ConfigProblem> problems = new ArrayList<>();
+    KernelConfig config = read(problems);
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    return config;
+  }
+
+  /** Every problem, for {@code jodo config check}; empty when the configuration is valid. */
+  public List<ConfigProblem> check() {
+    List<ConfigProblem> problems = new ArrayList<>();
+    read(problems);
+    return problems;
+  }
+
+  public Path configDir() {
+    return Path.of(env.getOrDefault("JODO_CONFIG_DIR", "configs")).toAbsolutePath().normalize();
+  }
+
+  public Path home() {
+    return Path.of(env.getOrDefault("JODO_HOME", "var")).toAbsolutePath().normalize();
+  }
+
+  private KernelConfig read(List<ConfigProblem> problems) {
+    EnvInterpolator interpolator = new EnvInterpolator(env);
+    Path configDir = configDir();
+    List<String> warnings = new ArrayList<>();
+
+    ConfigNode root =
+        new ConfigNode(CONFIG_FILE, "", parse(configDir, CONFIG_FILE, problems), problems, interpolator);
+    root.allowOnly(java.util.Set.of("kernel", "jodo", "database", "providers", "routing"));
+
+    ConfigNode kernel = root.object("kernel");
+    kernel.allowOnly(
+        java.util.Set.of(
+            "host",
+            "port",
+            "health_check_interval",
+            "max_restart_attempts",
+            "log_level",
+            "shutdown_timeout_seconds"));
+    String bindHost = kernel.string("host", "0.0.0.0");
+    int port = kernel.integer("port", 8080, 1, 65535);
+    if (env.containsKey("JODO_PORT")) {
+      port = envPort(env.get("JODO_PORT"), problems, port);
+    }
+    String logLevel =
+        kernel.choice(
+            "log_level",
+            "info",
+            Map.of(
+                "trace", "trace", "debug", "debug", "info", "info", "warn", "warn", "error",
+                "error"));
+    int healthInterval = kernel.integer("health_check_interval", 10, 1, 3600);
+    int maxRestarts = kernel.integer("max_restart_attempts", 3, 0, 1000);
+    int shutdownSeconds = kernel.integer("shutdown_timeout_seconds", 10, 1, 300);
+
+    LogFormat logFormat = LogFormat.PRETTY;
+    if (env.containsKey("JODO_LOG_FORMAT")) {
+      String value = env.get("JODO_LOG_FORMAT").trim().toLowerCase(Locale.ROOT);
+      switch (value) {
+        case "json" -> logFormat = LogFormat.JSON;
+        case "pretty", "" -> logFormat = LogFormat.PRETTY;
+        default ->
+            problems.add(
+                new ConfigProblem(
+                    "environment",
+                    "JODO_LOG_FORMAT",
+                    ConfigNode.quote(env.get("JODO_LOG_FORMAT"))
+                        + " is not allowed; use json or pretty"));
+      }
+    }
+
+    DatabaseTarget database = DatabaseSection.read(root.object("database"), env, problems);
+    Map<String, ProviderConfig> providers =
+        ProviderSection.read(root.object("providers"), problems, warnings);
+    RoutingConfig routing = RoutingSection.read(root.object("routing"), providers, problems);
+
+    JsonNode genesis = parse(configDir, GENESIS_FILE, problems);
+    String agentName = GenesisSection.agentName(genesis, problems);
+    AgentConfig agent = AgentSection.read(root.object("jodo"), agentName);
+
+    Optional<Secret> adminToken =
+        Optional.ofNullable(env.get("JODO_ADMIN_TOKEN")).filter(t -> !t.isBlank()).map(Secret::new);
+    adminToken.ifPresent(
+        token -> {
+          if (token.value().length() < 16) {
+            problems.add(
+                new ConfigProblem(
+                    "environment",
+                    "JODO_ADMIN_TOKEN",
+                    "is shorter than 16 characters; use a long random value, e.g. `openssl rand -hex 24`"));
+          }
+        });
+
+    return new KernelConfig(
+        home(),
+        configDir,
+        bindHost,
+        port,
+        logFormat,
+        logLevel,
+        healthInterval,
+        maxRestarts,
+        Duration.ofSeconds(shutdownSeconds),
+        database,
+        adminToken,
+        agent,
+        providers,
+        routing,
+        genesis,
+        warnings);
+  }
+
+  private static int envPort(String text, List<ConfigProblem> problems, int fallback) {
+    try {
+      int value = Integer.parseInt(text.trim());
+      if (value >= 1 && value <= 65535) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    problems.add(
+        new ConfigProblem(
+            "environment",
+            "JODO_PORT",
+            ConfigNode.quote(text) + " is not a port; use a whole number from 1 to 65535"));
+    return fallback;
+  }
+
+  private JsonNode parse(Path dir, String file, List<ConfigProblem> problems) {
+    Path path = dir.resolve(file);
+    if (!Files.isRegularFile(path)) {
+      String fix =
+          CONFIG_FILE.equals(file) && Files.isRegularFile(dir.resolve("config.example.yaml"))
+              ? "copy config.example.yaml to " + path
+              : "create it, or point JODO_CONFIG_DIR at the directory that holds it";
+      problems.add(new ConfigProblem(file, "(file)", "not found at " + path + "; " + fix));
+      return MissingNode.getInstance();
+    }
+    try {
+      JsonNode node = yaml.readTree(path.toFile());
+      if (node == null || node.isMissingNode() || node.isNull()) {
+        return MissingNode.getInstance();
+      }
+      if (!node.isObject()) {
+        problems.add(
+            new ConfigProblem(file, "(file)", "must be a YAML mapping of keys to values"));
+        return MissingNode.getInstance();
+      }
+      return node;
+    } catch (JsonProcessingException e) {
+      String where =
+          e.getLocation() == null
+              ? ""
+              : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+      problems.add(
+          new ConfigProblem(
+              file, "(file)", "is not valid YAML" + where + ": " + e.getOriginalMessage()));
+      return MissingNode.getInstance();
+    } catch (IOException e) {
+      problems.add(new ConfigProblem(file, "(file)", "cannot be read: " + e.getMessage()));
+      return MissingNode.getInstance();
+    }
+  }
+}

@@ -1,0 +1,99 @@
+package dev.jodo.kernel.platform.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The validated configuration of one kernel: {@code config.yaml}, {@code genesis.yaml} and the
+ * {@code JODO_*} environment overrides. Built only by {@link ConfigLoader}.
+ */
+public record KernelConfig(
+    Path home,
+    Path configDir,
+    String bindHost,
+    int port,
+    LogFormat logFormat,
+    String logLevel,
+    int healthCheckIntervalSeconds,
+    int maxRestartAttempts,
+    Duration shutdownTimeout,
+    DatabaseTarget database,
+    Optional<Secret> adminToken,
+    AgentConfig genesisAgent,
+    Map<String, ProviderConfig> providers,
+    RoutingConfig routing,
+    JsonNode genesis,
+    List<String> warnings) {
+
+  public KernelConfig {
+    providers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(providers));
+    warnings = List.copyOf(warnings);
+  }
+
+  /** A copy listening on another port; tests and a second kernel on one machine use it. */
+  public KernelConfig withPort(int newPort) {
+    return new KernelConfig(
+        home,
+        configDir,
+        bindHost,
+        newPort,
+        logFormat,
+        logLevel,
+        healthCheckIntervalSeconds,
+        maxRestartAttempts,
+        shutdownTimeout,
+        database,
+        adminToken,
+        genesisAgent,
+        providers,
+        routing,
+        genesis,
+        warnings);
+  }
+
+  /** A copy on another database. */
+  public KernelConfig withDatabase(DatabaseTarget newDatabase) {
+    return new KernelConfig(
+        home,
+        configDir,
+        bindHost,
+        port,
+        logFormat,
+        logLevel,
+        healthCheckIntervalSeconds,
+        maxRestartAttempts,
+        shutdownTimeout,
+        newDatabase,
+        adminToken,
+        genesisAgent,
+        providers,
+        routing,
+        genesis,
+        warnings);
+  }
+
+  /** A copy with another data directory. */
+  public KernelConfig withHome(Path newHome) {
+    return new KernelConfig(
+        newHome,
+        configDir,
+        bindHost,
+        port,
+        logFormat,
+        logLevel,
+        healthCheckIntervalSeconds,
+        maxRestartAttempts,
+        shutdownTimeout,
+        database,
+        adminToken,
+        genesisAgent,
+        providers,
+        routing,
+        genesis,
+        warnings);
+  }
+}

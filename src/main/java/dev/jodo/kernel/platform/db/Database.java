@@ -1,0 +1,156 @@
+package dev.jodo.kernel.platform.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import dev.jodo.kernel.platform.config.DatabaseTarget;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.output.MigrateResult;
+
+/**
+ * The kernel's connection pool and schema. One per kernel; several kernels may share the server.
+ *
+ * <pre>{@code
+ * try (Database db = Database.open(target, registry, "kernel-1")) {
+ *   db.migrate(Database.KERNEL_MIGRATIONS);
+ * }
+ * }</pre>
+ */
+public final class Database implements AutoCloseable {
+  public static final List<String> KERNEL_MIGRATIONS = List.of("classpath:db/migration");
+  private static final Pattern MIGRATION_NAME =
+      Pattern.compile("(?:Migration|Script) (\\S+\\.sql) failed");
+
+  private final HikariDataSource pool;
+  private final String url;
+
+  private Database(HikariDataSource pool, String url) {
+    this.pool = pool;
+    this.url = url;
+  }
+
+  /** Opens the pool and checks one connection, so a wrong URL or password fails at startup. */
+  public static Database open(DatabaseTarget.External target, MeterRegistry registry, String name) {
+    HikariConfig config = new HikariConfig();
+    config.setPoolName("jodo-" + name);
+    config.setJdbcUrl(target.jdbcUrl());
+    if (!target.user().isEmpty()) {
+      config.setUsername(target.user());
+    }
+    if (!target.password().value().isEmpty()) {
+      config.setPassword(target.password().value());
+    }
+    config.setMaximumPoolSize(target.maxPoolSize());
+    config.setMinimumIdle(Math.min(2, target.maxPoolSize()));
+    config.setConnectionTimeout(10_000);
+    config.setInitializationFailTimeout(10_000);
+    config.addDataSourceProperty("ApplicationName", "jodo-kernel");
+    config.addDataSourceProperty("reWriteBatchedInserts", "true");
+    if (registry != null) {
+      config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(registry));
+    }
+    try {
+      return new Database(new HikariDataSource(config), redact(target.jdbcUrl()));
+    } catch (RuntimeException e) {
+      throw new DatabaseUnavailableException(
+          "cannot connect to PostgreSQL at "
+              + redact(target.jdbcUrl())
+              + ": "
+              + rootMessage(e)
+              + "; check JODO_DATABASE_URL or the database section of config.yaml",
+          e);
+    }
+  }
+
+  public DataSource dataSource() {
+    return pool;
+  }
+
+  public String url() {
+    return url;
+  }
+
+  /**
+   * Applies pending migrations. Safe to run from several kernels at once (Flyway serializes on a
+   * Postgres advisory lock) and again on every start (applied versions are skipped).
+   */
+  public int migrate(List<String> locations) {
+    try {
+      MigrateResult result =
+          Flyway.configure()
+              .dataSource(pool)
+              .locations(locations.toArray(String[]::new))
+              .table("kernel_schema_history")
+              .baselineOnMigrate(false)
+              .validateMigrationNaming(true)
+              .load()
+              .migrate();
+      return result.migrationsExecuted;
+    } catch (FlywayException e) {
+      throw new MigrationException(describe(e), e);
+    }
+  }
+
+  /** One cheap round trip: is the server answering? */
+  public boolean isReachable() {
+    try (Connection connection = pool.getConnection()) {
+      return connection.isValid(2);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+
+  private static String describe(FlywayException e) {
+    String migration = "a migration";
+    Matcher matcher = MIGRATION_NAME.matcher(String.valueOf(e.getMessage()));
+    if (matcher.find()) {
+      migration = matcher.group(1);
+    }
+    SQLException sql = findCause(e, SQLException.class);
+    String error = sql != null ? sql.getMessage() : firstLine(e.getMessage());
+    return "database migration " + migration + " failed: " + firstLine(error);
+  }
+
+  private static String firstLine(String text) {
+    if (text == null) {
+      return "unknown error";
+    }
+    String trimmed = text.strip();
+    int newline = trimmed.indexOf('\n');
+    return newline < 0 ? trimmed : trimmed.substring(0, newline).strip();
+  }
+
+  private static <T extends Throwable> T findCause(Throwable error, Class<T> type) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
+  }
+
+  private static String rootMessage(Throwable error) {
+    Throwable root = error;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return firstLine(root.getMessage());
+  }
+
+  static String redact(String jdbcUrl) {
+    return jdbcUrl.replaceAll("(?i)(password=)[^&]*", "$1****");
+  }
+}
