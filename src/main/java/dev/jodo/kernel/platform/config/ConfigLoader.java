@@ -196,11 +196,22 @@ public final class ConfigLoader {
               : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
       problems.add(
           new ConfigProblem(
-              file, "(file)", "is not valid YAML" + where + ": " + e.getOriginalMessage()));
+              file, "(file)", "is not valid YAML" + where + ": " + oneLine(e.getOriginalMessage())));
       return MissingNode.getInstance();
     } catch (IOException e) {
       problems.add(new ConfigProblem(file, "(file)", "cannot be read: " + e.getMessage()));
       return MissingNode.getInstance();
     }
+  }
+
+  /** SnakeYAML's messages span lines with carets; keep the sentences, one line. */
+  private static String oneLine(String message) {
+    return message
+        .lines()
+        .filter(line -> !line.isBlank() && !Character.isWhitespace(line.charAt(0)))
+        .filter(line -> !line.startsWith("in 'reader'"))
+        .map(String::strip)
+        .reduce((a, b) -> a + "; " + b)
+        .orElse(message.strip());
   }
 }

@@ -101,21 +101,19 @@ final class ConfigNode {
   /** A scalar as text after ${VAR} interpolation; unset variables are reported as problems. */
   Optional<String> string(String key) {
     Optional<Interpolated> value = interpolated(key);
-    value.ifPresent(
-        v -> {
-          if (!v.unsetVariables().isEmpty()) {
-            String name = v.unsetVariables().get(0);
-            problem(
-                key,
-                "environment variable "
-                    + name
-                    + " is not set; export "
-                    + name
-                    + " or give a default with ${"
-                    + name
-                    + ":-value}");
-          }
-        });
+    if (value.isPresent() && !value.get().unsetVariables().isEmpty()) {
+      String name = value.get().unsetVariables().get(0);
+      problem(
+          key,
+          "environment variable "
+              + name
+              + " is not set; export "
+              + name
+              + " or give a default with ${"
+              + name
+              + ":-value}");
+      return Optional.empty();
+    }
     return value.map(Interpolated::value);
   }
 

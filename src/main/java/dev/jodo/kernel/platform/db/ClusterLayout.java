@@ -23,8 +23,8 @@ import java.util.stream.Stream;
 
 /**
  * The files of a private cluster under one root: {@code data/} (the cluster, owned by the server
- * account), {@code run/} (its Unix socket), {@code postgres.log}, {@code password} (mode 600,
- * owned by the kernel's user) and {@code port} (the port last used).
+ * account), {@code run/} (its Unix socket), {@code postgres.log}, {@code password} (mode 600, owned
+ * by the kernel's user) and {@code port} (the port last used).
  */
 record ClusterLayout(Path root) {
   static final String LOOPBACK = "127.0.0.1";

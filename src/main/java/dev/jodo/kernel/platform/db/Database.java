@@ -14,6 +14,8 @@ import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.output.MigrateResult;
+// Flyway exposes the failed script only on this internal type; the regex below is the fallback.
+import org.flywaydb.core.internal.exception.FlywayMigrateException;
 
 /**
  * The kernel's connection pool and schema. One per kernel; several kernels may share the server.
@@ -51,7 +53,7 @@ public final class Database implements AutoCloseable {
     config.setMaximumPoolSize(target.maxPoolSize());
     config.setMinimumIdle(Math.min(2, target.maxPoolSize()));
     config.setConnectionTimeout(10_000);
-    config.setInitializationFailTimeout(10_000);
+    config.setInitializationFailTimeout(3_000);
     config.addDataSourceProperty("ApplicationName", "jodo-kernel");
     config.addDataSourceProperty("reWriteBatchedInserts", "true");
     if (registry != null) {
@@ -116,7 +118,9 @@ public final class Database implements AutoCloseable {
   private static String describe(FlywayException e) {
     String migration = "a migration";
     Matcher matcher = MIGRATION_NAME.matcher(String.valueOf(e.getMessage()));
-    if (matcher.find()) {
+    if (e instanceof FlywayMigrateException failed && failed.getMigration() != null) {
+      migration = failed.getMigration().getScript();
+    } else if (matcher.find()) {
       migration = matcher.group(1);
     }
     SQLException sql = findCause(e, SQLException.class);

@@ -24,7 +24,8 @@ import java.util.stream.Collectors;
  *
  * <pre>{@code
  * LocalPostgres postgres = new LocalPostgres(home.resolve("postgres"), System.out::println);
- * LocalPostgres.Connection db = postgres.ensureRunning(); // jdbc:postgresql://127.0.0.1:PORT/jodo_kernel
+ * LocalPostgres.Connection db = postgres.ensureRunning();
+ * // db.jdbcUrl() is jdbc:postgresql://127.0.0.1:PORT/jodo_kernel, db.user() is jodo
  * }</pre>
  *
  * <p>The server outlives the JVM that started it: a later kernel finds it running and reuses it,
@@ -240,33 +241,7 @@ public final class LocalPostgres {
     if (binaries != null) {
       return binaries;
     }
-    List<PostgresBinaries> found = findOrInstall(mayInstall);
-    Optional<String> clusterVersion = layout.clusterVersion();
-    if (clusterVersion.isEmpty()) {
-      binaries = found.getFirst();
-      return binaries;
-    }
-    // A cluster only runs on binaries of the major version that created it.
-    String major = clusterVersion.get();
-    binaries =
-        found.stream()
-            .filter(candidate -> candidate.majorVersion().equals(major))
-            .findFirst()
-            .orElseThrow(
-                () ->
-                    new LocalPostgresException(
-                        "the cluster in "
-                            + layout.data()
-                            + " was created by PostgreSQL "
-                            + major
-                            + " but only PostgreSQL "
-                            + found.stream()
-                                .map(b -> b.version() + " (" + b.postgres().getParent() + ")")
-                                .collect(Collectors.joining(", "))
-                            + " was found; install version "
-                            + major
-                            + " with: "
-                            + PostgresBinaries.installHint(Optional.of(major))));
+    binaries = PostgresBinaries.forCluster(findOrInstall(mayInstall), layout);
     return binaries;
   }
 
@@ -391,18 +366,10 @@ public final class LocalPostgres {
   }
 
   private void createDatabaseIfMissing(int port, String password) {
-    Properties properties = new Properties();
-    properties.setProperty("user", USER);
-    properties.setProperty("password", password);
-    properties.setProperty("connectTimeout", "10");
-    properties.setProperty("socketTimeout", "60");
-    properties.setProperty("ApplicationName", "jodo-kernel local-postgres");
-    String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
-    try (java.sql.Connection connection = DriverManager.getConnection(url, properties);
+    try (java.sql.Connection connection = open(port, password);
         Statement statement = connection.createStatement()) {
       try (ResultSet exists =
-          statement.executeQuery(
-              "SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'")) {
+          statement.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'")) {
         if (exists.next()) {
           return;
         }
@@ -412,15 +379,32 @@ public final class LocalPostgres {
       if ("42P04".equals(e.getSQLState())) {
         return; // duplicate_database: another kernel created it at the same moment
       }
+      throw new LocalPostgresException(
+          "cannot create database " + DATABASE + " on 127.0.0.1:" + port + ": " + e.getMessage(),
+          e);
+    }
+  }
+
+  private java.sql.Connection open(int port, String password) {
+    Properties properties = new Properties();
+    properties.setProperty("user", USER);
+    properties.setProperty("password", password);
+    properties.setProperty("connectTimeout", "10");
+    properties.setProperty("socketTimeout", "60");
+    properties.setProperty("ApplicationName", "jodo-kernel local-postgres");
+    try {
+      return DriverManager.getConnection(
+          "jdbc:postgresql://127.0.0.1:" + port + "/postgres", properties);
+    } catch (SQLException e) {
       String hint =
           "28P01".equals(e.getSQLState())
               ? "; the password in " + layout.passwordFile() + " does not match the cluster"
               : "";
       throw new LocalPostgresException(
-          "cannot create database "
-              + DATABASE
-              + " on 127.0.0.1:"
+          "cannot connect to PostgreSQL on 127.0.0.1:"
               + port
+              + " as "
+              + USER
               + ": "
               + e.getMessage()
               + hint,

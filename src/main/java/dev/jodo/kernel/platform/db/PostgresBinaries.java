@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /** One PostgreSQL server installation: the programs LocalPostgres runs, as real paths. */
@@ -69,6 +70,33 @@ record PostgresBinaries(Path initdb, Path pgCtl, Path postgres, String version) 
       }
     }
     return found;
+  }
+
+  /** The first of found that can run the cluster in layout: a cluster needs its own major. */
+  static PostgresBinaries forCluster(List<PostgresBinaries> found, ClusterLayout layout) {
+    Optional<String> clusterVersion = layout.clusterVersion();
+    if (clusterVersion.isEmpty()) {
+      return found.getFirst();
+    }
+    String major = clusterVersion.get();
+    return found.stream()
+        .filter(candidate -> candidate.majorVersion().equals(major))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new LocalPostgresException(
+                    "the cluster in "
+                        + layout.data()
+                        + " was created by PostgreSQL "
+                        + major
+                        + " but only PostgreSQL "
+                        + found.stream()
+                            .map(b -> b.version() + " (" + b.postgres().getParent() + ")")
+                            .collect(Collectors.joining(", "))
+                        + " was found; install version "
+                        + major
+                        + " with: "
+                        + installHint(Optional.of(major))));
   }
 
   static boolean canInstall() {
@@ -135,11 +163,17 @@ record PostgresBinaries(Path initdb, Path pgCtl, Path postgres, String version) 
 
   private static String versionOf(Path postgres) {
     Subprocess.Result result =
-        Subprocess.run("postgres --version", List.of(postgres.toString(), "--version"), VERSION_TIMEOUT);
+        Subprocess.run(
+            "postgres --version", List.of(postgres.toString(), "--version"), VERSION_TIMEOUT);
     Matcher matcher = VERSION.matcher(result.output());
     if (!result.succeeded() || !matcher.find()) {
       throw new LocalPostgresException(
-          "cannot tell the version of " + postgres + " (exit " + result.exitCode() + "): " + result.tail());
+          "cannot tell the version of "
+              + postgres
+              + " (exit "
+              + result.exitCode()
+              + "): "
+              + result.tail());
     }
     return matcher.group(1);
   }

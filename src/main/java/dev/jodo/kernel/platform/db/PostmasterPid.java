@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The lock file a server keeps in its data directory: pid, data directory, start time, port,
- * socket directory, listen address, shared memory key and status, one per line.
+ * The lock file a server keeps in its data directory: pid, data directory, start time, port, socket
+ * directory, listen address, shared memory key and status, one per line.
  */
 record PostmasterPid(long pid, int port, String status) {
   static final String FILE = "postmaster.pid";
@@ -34,8 +34,7 @@ record PostmasterPid(long pid, int port, String status) {
       return Optional.empty();
     }
     return Optional.of(
-        new PostmasterPid(
-            Long.parseLong(lines.get(0).strip()), number(lines, 3), text(lines, 7)));
+        new PostmasterPid(Long.parseLong(lines.get(0).strip()), number(lines, 3), text(lines, 7)));
   }
 
   boolean isReady() {
@@ -43,8 +42,8 @@ record PostmasterPid(long pid, int port, String status) {
   }
 
   /**
-   * After a crash or a container restart the pid may belong to an unrelated process, so the
-   * process must also run postgres as the owner of the data directory.
+   * After a crash or a container restart the pid may belong to an unrelated process, so the process
+   * must also run postgres as the owner of the data directory.
    */
   private boolean isAlive(Path dataDir) {
     Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
@@ -63,7 +62,8 @@ record PostmasterPid(long pid, int port, String status) {
     try {
       return Files.getOwner(dataDir).getName();
     } catch (IOException e) {
-      throw new LocalPostgresException("cannot read the owner of " + dataDir + ": " + e.getMessage(), e);
+      throw new LocalPostgresException(
+          "cannot read the owner of " + dataDir + ": " + e.getMessage(), e);
     }
   }
 

@@ -17,9 +17,9 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * The operating-system account that initdb, pg_ctl and the server run as. PostgreSQL refuses to
- * run as root, so a kernel running as root uses the unprivileged system user {@code
- * jodo-postgres}, which must own the data directory and be able to reach it.
+ * The operating-system account that initdb, pg_ctl and the server run as. PostgreSQL refuses to run
+ * as root, so a kernel running as root uses the unprivileged system user {@code jodo-postgres},
+ * which must own the data directory and be able to reach it.
  */
 sealed interface ServerAccount permits ServerAccount.CurrentUser, ServerAccount.SystemUser {
   String SYSTEM_USER = "jodo-postgres";
@@ -199,11 +199,7 @@ sealed interface ServerAccount permits ServerAccount.CurrentUser, ServerAccount.
       Optional<Path> setpriv = Subprocess.which("setpriv");
       if (setpriv.isPresent()) {
         return List.of(
-            setpriv.get().toString(),
-            "--reuid=" + name,
-            "--regid=" + name,
-            "--init-groups",
-            "--");
+            setpriv.get().toString(), "--reuid=" + name, "--regid=" + name, "--init-groups", "--");
       }
       throw new LocalPostgresException(
           "PostgreSQL refuses to run as root and neither runuser nor setpriv (util-linux) is"

@@ -206,8 +206,7 @@ class LocalPostgresTest {
     return new LocalPostgres(root, progress::add, PostgresBinaries.defaultSearchPath(), false);
   }
 
-  private static String query(LocalPostgres.Connection connection, String sql)
-      throws SQLException {
+  private static String query(LocalPostgres.Connection connection, String sql) throws SQLException {
     try (java.sql.Connection jdbc =
             DriverManager.getConnection(
                 connection.jdbcUrl(), connection.user(), connection.password());
@@ -218,8 +217,7 @@ class LocalPostgresTest {
     }
   }
 
-  private static void execute(LocalPostgres.Connection connection, String sql)
-      throws SQLException {
+  private static void execute(LocalPostgres.Connection connection, String sql) throws SQLException {
     try (java.sql.Connection jdbc =
             DriverManager.getConnection(
                 connection.jdbcUrl(), connection.user(), connection.password());

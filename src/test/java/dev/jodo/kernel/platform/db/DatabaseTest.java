@@ -1,0 +1,131 @@
+package dev.jodo.kernel.platform.db;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.jodo.kernel.platform.config.DatabaseTarget;
+import dev.jodo.kernel.platform.config.Secret;
+import dev.jodo.kernel.testing.TestPostgres;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class DatabaseTest {
+  private DatabaseTarget.External target;
+
+  @BeforeEach
+  void freshDatabase() {
+    target = TestPostgres.freshDatabase(DatabaseTest.class);
+  }
+
+  @AfterEach
+  void dropDatabase() {
+    TestPostgres.drop(target);
+  }
+
+  @Test
+  void migrationsCreateSeedTablesAndAreIdempotent() throws Exception {
+    try (Database db = Database.open(target, null, "test")) {
+      assertThat(db.migrate(Database.KERNEL_MIGRATIONS)).isPositive();
+      assertThat(db.migrate(Database.KERNEL_MIGRATIONS)).isZero();
+      assertThat(tables(db))
+          .contains("memories", "budget_usage", "growth_log", "health_checks", "api_tokens");
+      try (Connection c = db.dataSource().getConnection();
+          Statement s = c.createStatement()) {
+        s.execute(
+            "INSERT INTO memories (id, namespace, content, embedding, embedding_model)"
+                + " VALUES ('mem_1', 'jodo', 'hello', '{0.1,0.2}', 'all-minilm-l6-v2')");
+        try (ResultSet rs = s.executeQuery("SELECT embedding[2] FROM memories")) {
+          rs.next();
+          assertThat(rs.getFloat(1)).isEqualTo(0.2f);
+        }
+      }
+    }
+  }
+
+  @Test
+  void kernelsMigratingAtOnceApplyEachMigrationOnce() throws Exception {
+    int kernels = 4;
+    ExecutorService pool = Executors.newFixedThreadPool(kernels);
+    List<Database> databases = new ArrayList<>();
+    try {
+      List<Callable<Integer>> tasks = new ArrayList<>();
+      for (int i = 0; i < kernels; i++) {
+        Database db = Database.open(target, null, "k" + i);
+        databases.add(db);
+        tasks.add(() -> db.migrate(Database.KERNEL_MIGRATIONS));
+      }
+      int applied = 0;
+      for (Future<Integer> result : pool.invokeAll(tasks)) {
+        applied += result.get();
+      }
+      int expected = countFiles();
+      assertThat(applied).isEqualTo(expected);
+      try (Connection c = databases.get(0).dataSource().getConnection();
+          Statement s = c.createStatement();
+          ResultSet rs =
+              s.executeQuery("SELECT count(*) FROM kernel_schema_history WHERE success")) {
+        rs.next();
+        assertThat(rs.getInt(1)).isEqualTo(expected);
+      }
+    } finally {
+      pool.shutdownNow();
+      databases.forEach(Database::close);
+    }
+  }
+
+  @Test
+  void failingMigrationNamesTheFileAndTheSqlError() {
+    try (Database db = Database.open(target, null, "test")) {
+      assertThatThrownBy(
+              () -> db.migrate(List.of("classpath:db/migration", "classpath:db/broken")))
+          .isInstanceOf(MigrationException.class)
+          .hasMessage(
+              "database migration V2__broken_on_purpose.sql failed: ERROR: relation \"no_such_table\" does not exist");
+    }
+  }
+
+  @Test
+  void unreachableServerFailsWithTheUrlButNotThePassword() {
+    DatabaseTarget.External wrong =
+        new DatabaseTarget.External(
+            "jdbc:postgresql://127.0.0.1:1/nothing?password=hunter2",
+            "jodo",
+            new Secret("hunter2"),
+            2);
+    assertThatThrownBy(() -> Database.open(wrong, null, "test"))
+        .isInstanceOf(DatabaseUnavailableException.class)
+        .hasMessageStartingWith(
+            "cannot connect to PostgreSQL at jdbc:postgresql://127.0.0.1:1/nothing?password=****: ")
+        .hasMessageEndingWith("; check JODO_DATABASE_URL or the database section of config.yaml")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
+  }
+
+  private static List<String> tables(Database db) throws SQLException {
+    List<String> tables = new ArrayList<>();
+    try (Connection c = db.dataSource().getConnection();
+        ResultSet rs = c.getMetaData().getTables(null, "public", "%", new String[] {"TABLE"})) {
+      while (rs.next()) {
+        tables.add(rs.getString("TABLE_NAME"));
+      }
+    }
+    return tables;
+  }
+
+  private static int countFiles() throws Exception {
+    try (var files =
+        java.nio.file.Files.list(java.nio.file.Path.of("src/main/resources/db/migration"))) {
+      return (int) files.filter(p -> p.toString().endsWith(".sql")).count();
+    }
+  }
+}
