@@ -55,6 +55,17 @@ public final class TestHttp {
             .POST(HttpRequest.BodyPublishers.ofString(body)));
   }
 
+  /** Without Content-Length, so the server must enforce its limit while reading. */
+  public Response postChunked(String path, String token, String body) {
+    byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return send(
+        builder(path, token)
+            .header("Content-Type", "application/json")
+            .POST(
+                HttpRequest.BodyPublishers.ofInputStream(
+                    () -> new java.io.ByteArrayInputStream(bytes))));
+  }
+
   public Response delete(String path, String token) {
     return send(builder(path, token).DELETE());
   }

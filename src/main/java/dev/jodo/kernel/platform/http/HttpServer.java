@@ -9,6 +9,7 @@ import io.javalin.json.JavalinJackson;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -150,7 +151,10 @@ public final class HttpServer {
   }
 
   private static void writeError(Context ctx, int status, String code, String message) {
-    ctx.status(status).json(Map.of("error", Map.of("code", code, "message", message)));
+    Map<String, String> error = new LinkedHashMap<>();
+    error.put("code", code);
+    error.put("message", message);
+    ctx.status(status).json(Map.of("error", error));
   }
 
   private static void logRequest(Context ctx, Float millis, MeterRegistry metrics) {
