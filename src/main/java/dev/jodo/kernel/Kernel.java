@@ -91,7 +91,8 @@ public final class Kernel implements AutoCloseable {
           switch (config.database()) {
             case DatabaseTarget.External external -> external;
             case DatabaseTarget.Private local -> {
-              PrivatePostgres postgres = PrivatePostgres.start(config.home(), local, options.progress());
+              PrivatePostgres postgres =
+                  PrivatePostgres.start(config.home(), local, options.progress());
               resources.push(postgres);
               yield postgres.target();
             }

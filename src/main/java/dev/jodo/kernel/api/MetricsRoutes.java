@@ -17,7 +17,8 @@ public final class MetricsRoutes implements Routes {
   public void register(RoutesConfig routes) {
     routes.get(
         "/metrics",
-        ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()),
+        ctx ->
+            ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(registry.scrape()),
         Scope.ADMIN);
   }
 }

@@ -48,8 +48,7 @@ public final class Cli implements Callable<Integer> {
     this.context = context;
   }
 
-  public static CommandLine commandLine(
-      Map<String, String> env, PrintWriter out, PrintWriter err) {
+  public static CommandLine commandLine(Map<String, String> env, PrintWriter out, PrintWriter err) {
     CliContext context = new CliContext(env, out, err);
     CommandLine commandLine = new CommandLine(new Cli(context), new Factory(context));
     commandLine.setOut(out);

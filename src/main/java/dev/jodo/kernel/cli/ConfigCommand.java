@@ -24,7 +24,9 @@ final class ConfigCommand implements Callable<Integer> {
     return Cli.USAGE;
   }
 
-  @Command(name = "check", description = "Validate config.yaml and genesis.yaml; list every problem.")
+  @Command(
+      name = "check",
+      description = "Validate config.yaml and genesis.yaml; list every problem.")
   static final class Check implements Callable<Integer> {
     private final CliContext context;
 
@@ -37,7 +39,14 @@ final class ConfigCommand implements Callable<Integer> {
       ConfigLoader loader = context.loader();
       List<ConfigProblem> problems = loader.check();
       if (!problems.isEmpty()) {
-        context.err().println(problems.size() + (problems.size() == 1 ? " problem" : " problems") + " in " + loader.configDir() + ":");
+        context
+            .err()
+            .println(
+                problems.size()
+                    + (problems.size() == 1 ? " problem" : " problems")
+                    + " in "
+                    + loader.configDir()
+                    + ":");
         problems.forEach(p -> context.err().println("  " + p));
         return Cli.USAGE;
       }

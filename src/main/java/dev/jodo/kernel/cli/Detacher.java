@@ -86,7 +86,13 @@ final class Detacher {
     }
     context
         .err()
-        .println("error: the kernel did not answer " + health + " within " + START_TIMEOUT.toMinutes() + " minutes; see " + log);
+        .println(
+            "error: the kernel did not answer "
+                + health
+                + " within "
+                + START_TIMEOUT.toMinutes()
+                + " minutes; see "
+                + log);
     return Cli.FAILED;
   }
 
@@ -106,6 +112,7 @@ final class Detacher {
     command.add(System.getProperty("java.class.path"));
     command.add(Main.class.getName());
     command.add("up");
+    command.add("--background");
     return command;
   }
 
@@ -113,7 +120,9 @@ final class Detacher {
     AdminTokenFile file = new AdminTokenFile(config.home());
     try {
       if (Files.isRegularFile(file.path())
-          && Files.getLastModifiedTime(file.path()).toInstant().isAfter(launchedAt.minusSeconds(1))) {
+          && Files.getLastModifiedTime(file.path())
+              .toInstant()
+              .isAfter(launchedAt.minusSeconds(1))) {
         file.read()
             .ifPresent(
                 token ->

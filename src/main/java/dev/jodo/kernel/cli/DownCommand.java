@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 
 @Command(
     name = "down",
-    description = "Stop the kernel of this JODO_HOME and its private PostgreSQL. Agents keep running.")
+    description =
+        "Stop the kernel of this JODO_HOME and its private PostgreSQL. Agents keep running.")
 final class DownCommand implements Callable<Integer> {
   private static final long STOP_WAIT_SECONDS = 60;
   private final CliContext context;

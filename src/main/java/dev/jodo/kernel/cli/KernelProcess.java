@@ -44,7 +44,8 @@ final class KernelProcess {
   /** Removes the file if it still names {@code pid} (a newer kernel may have replaced it). */
   void deleteIfOwnedBy(long pid) {
     try {
-      if (Files.isRegularFile(pidFile) && Files.readString(pidFile).strip().equals(Long.toString(pid))) {
+      if (Files.isRegularFile(pidFile)
+          && Files.readString(pidFile).strip().equals(Long.toString(pid))) {
         Files.deleteIfExists(pidFile);
       }
     } catch (IOException e) {

@@ -22,7 +22,11 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "token",
     description = "Show the admin token (or --rotate it); create, list and revoke agent tokens.",
-    subcommands = {TokenCommand.Create.class, TokenCommand.ListTokens.class, TokenCommand.Revoke.class})
+    subcommands = {
+      TokenCommand.Create.class,
+      TokenCommand.ListTokens.class,
+      TokenCommand.Revoke.class
+    })
 final class TokenCommand implements Callable<Integer> {
   private final CliContext context;
 
@@ -107,7 +111,9 @@ final class TokenCommand implements Callable<Integer> {
       for (String name : scopes) {
         Optional<Scope> scope = Scope.parse(name);
         if (scope.isEmpty()) {
-          context.err().println("--scopes: '" + name + "' is not a scope; use " + Scope.grantable());
+          context
+              .err()
+              .println("--scopes: '" + name + "' is not a scope; use " + Scope.grantable());
           return Cli.USAGE;
         }
         parsed.add(scope.get());
@@ -156,7 +162,11 @@ final class TokenCommand implements Callable<Integer> {
       try (CliDatabase db = CliDatabase.open(config, context.out())) {
         List<TokenRecord> tokens =
             new TokenService(db.database().dataSource(), config.adminToken()).list();
-        context.out().printf("%-5s %-6s %-16s %-20s %-9s %s%n", "ID", "KIND", "AGENT", "PREFIX", "STATE", "SCOPES");
+        context
+            .out()
+            .printf(
+                "%-5s %-6s %-16s %-20s %-9s %s%n",
+                "ID", "KIND", "AGENT", "PREFIX", "STATE", "SCOPES");
         for (TokenRecord t : tokens) {
           context
               .out()

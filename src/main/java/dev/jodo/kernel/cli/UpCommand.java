@@ -21,6 +21,11 @@ final class UpCommand implements Callable<Integer> {
       description = "Run in the background; pid in JODO_HOME/kernel.pid, log in JODO_HOME/logs.")
   boolean detach;
 
+  // Set by --detach on the process it launches, whose output is the log file: the token that
+  // the first boot creates is then printed by the launching terminal, never into the log.
+  @Option(names = "--background", hidden = true)
+  boolean background;
+
   UpCommand(CliContext context) {
     this.context = context;
   }
@@ -71,6 +76,7 @@ final class UpCommand implements Callable<Integer> {
                 + ")");
     kernel
         .firstBootAdminToken()
+        .filter(token -> !background)
         .ifPresent(
             token ->
                 context

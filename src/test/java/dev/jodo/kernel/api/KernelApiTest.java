@@ -69,7 +69,9 @@ class KernelApiTest {
         .isEqualTo("rw-------");
     try (Connection c = kernel.database().dataSource().getConnection();
         Statement s = c.createStatement();
-        var rs = s.executeQuery("SELECT token_hash, token_prefix FROM api_tokens WHERE kind = 'admin'")) {
+        var rs =
+            s.executeQuery(
+                "SELECT token_hash, token_prefix FROM api_tokens WHERE kind = 'admin'")) {
       rs.next();
       assertThat(new String(rs.getBytes(1), java.nio.charset.StandardCharsets.ISO_8859_1))
           .doesNotContain(admin);
@@ -189,7 +191,8 @@ class KernelApiTest {
     assertThat(response.status()).isEqualTo(400);
     assertThat(response.errorCode()).isEqualTo("invalid_request");
     assertThat(response.errorMessage())
-        .isEqualTo("malformed JSON at line 1, column 15: Unexpected character (',' (code 44)): was expecting double-quote to start field name");
+        .isEqualTo(
+            "malformed JSON at line 1, column 15: Unexpected character (',' (code 44)): was expecting double-quote to start field name");
   }
 
   @Test
@@ -239,9 +242,11 @@ class KernelApiTest {
     assertThat(http.get("/metrics", null).status()).isEqualTo(401);
     Response metrics = http.get("/metrics", admin);
     assertThat(metrics.status()).isEqualTo(200);
-    assertThat(metrics.header("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
+    assertThat(metrics.header("Content-Type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
     assertThat(metrics.body())
-        .contains("http_server_requests_seconds_count{method=\"GET\",route=\"/api/status\",status=\"200\"}")
+        .contains(
+            "http_server_requests_seconds_count{method=\"GET\",route=\"/api/status\",status=\"200\"}")
         .contains("route=\"/healthz\"")
         .contains("jvm_memory_used_bytes")
         .contains("hikaricp_connections_active");
@@ -249,8 +254,8 @@ class KernelApiTest {
 
   @Test
   void requestIdIsEchoedWhenSafe() {
-    Response response =
-        http.get("/healthz", null);
-    assertThat(response.header("X-Request-Id")).hasValueSatisfying(id -> assertThat(id).hasSize(36));
+    Response response = http.get("/healthz", null);
+    assertThat(response.header("X-Request-Id"))
+        .hasValueSatisfying(id -> assertThat(id).hasSize(36));
   }
 }

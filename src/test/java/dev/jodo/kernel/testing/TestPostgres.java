@@ -51,7 +51,9 @@ public final class TestPostgres {
         Path home = Path.of("target", "test-home").toAbsolutePath();
         PrivatePostgres postgres =
             PrivatePostgres.start(
-                home, new DatabaseTarget.Private(5), line -> System.err.println("[test-postgres] " + line));
+                home,
+                new DatabaseTarget.Private(5),
+                line -> System.err.println("[test-postgres] " + line));
         Runtime.getRuntime().addShutdownHook(new Thread(postgres::close, "test-postgres-stop"));
         server = postgres.target();
       }

@@ -120,11 +120,14 @@ public final class TokenService {
     }
     if (scopes.contains(Scope.ADMIN)) {
       throw new TokenException(
-          "scopes: 'admin' cannot be granted to an agent token; grant some of " + Scope.grantable());
+          "scopes: 'admin' cannot be granted to an agent token; grant some of "
+              + Scope.grantable());
     }
     String token = Tokens.generate(Tokens.AGENT_PREFIX);
     TokenRecord record =
-        sql(() -> store.insertAgent(agent, scopes, Tokens.hash(token), Tokens.displayPrefix(token)));
+        sql(
+            () ->
+                store.insertAgent(agent, scopes, Tokens.hash(token), Tokens.displayPrefix(token)));
     return new IssuedToken(record, new Secret(token));
   }
 

@@ -37,7 +37,8 @@ final class TokenStore {
         if ("admin".equals(rs.getString("kind"))) {
           return Optional.of(Principal.administrator());
         }
-        return Optional.of(new Principal(rs.getString("agent"), false, scopes(rs.getArray("scopes"))));
+        return Optional.of(
+            new Principal(rs.getString("agent"), false, scopes(rs.getArray("scopes"))));
       }
     }
   }

@@ -66,7 +66,8 @@ public final class ConfigLoader {
     List<String> warnings = new ArrayList<>();
 
     ConfigNode root =
-        new ConfigNode(CONFIG_FILE, "", parse(configDir, CONFIG_FILE, problems), problems, interpolator);
+        new ConfigNode(
+            CONFIG_FILE, "", parse(configDir, CONFIG_FILE, problems), problems, interpolator);
     root.allowOnly(java.util.Set.of("kernel", "jodo", "database", "providers", "routing"));
 
     ConfigNode kernel = root.object("kernel");
@@ -184,8 +185,7 @@ public final class ConfigLoader {
         return MissingNode.getInstance();
       }
       if (!node.isObject()) {
-        problems.add(
-            new ConfigProblem(file, "(file)", "must be a YAML mapping of keys to values"));
+        problems.add(new ConfigProblem(file, "(file)", "must be a YAML mapping of keys to values"));
         return MissingNode.getInstance();
       }
       return node;
@@ -193,10 +193,15 @@ public final class ConfigLoader {
       String where =
           e.getLocation() == null
               ? ""
-              : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+              : " at line "
+                  + e.getLocation().getLineNr()
+                  + ", column "
+                  + e.getLocation().getColumnNr();
       problems.add(
           new ConfigProblem(
-              file, "(file)", "is not valid YAML" + where + ": " + oneLine(e.getOriginalMessage())));
+              file,
+              "(file)",
+              "is not valid YAML" + where + ": " + oneLine(e.getOriginalMessage())));
       return MissingNode.getInstance();
     } catch (IOException e) {
       problems.add(new ConfigProblem(file, "(file)", "cannot be read: " + e.getMessage()));

@@ -93,7 +93,8 @@ final class ConfigNode {
         problem(entry.getKey(), "expected a mapping of keys to values, found " + describe(value));
         value = null;
       }
-      result.put(entry.getKey(), new ConfigNode(file, pathOf(entry.getKey()), value, problems, env));
+      result.put(
+          entry.getKey(), new ConfigNode(file, pathOf(entry.getKey()), value, problems, env));
     }
     return result;
   }
@@ -145,7 +146,8 @@ final class ConfigNode {
     try {
       int value = Integer.parseInt(text.get().trim());
       if (value < min || value > max) {
-        problem(key, quote(text.get()) + " is out of range; use a value from " + min + " to " + max);
+        problem(
+            key, quote(text.get()) + " is out of range; use a value from " + min + " to " + max);
         return defaultValue;
       }
       return value;
@@ -257,7 +259,8 @@ final class ConfigNode {
       current[0] = i;
       for (int j = 1; j <= b.length(); j++) {
         int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+        current[j] =
+            Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
       }
       int[] swap = previous;
       previous = current;

@@ -10,7 +10,8 @@ import java.util.Set;
 final class DatabaseSection {
   private DatabaseSection() {}
 
-  static DatabaseTarget read(ConfigNode section, Map<String, String> env, List<ConfigProblem> problems) {
+  static DatabaseTarget read(
+      ConfigNode section, Map<String, String> env, List<ConfigProblem> problems) {
     section.allowOnly(Set.of("url", "host", "port", "name", "user", "password", "max_pool_size"));
     int pool = section.integer("max_pool_size", 10, 1, 200);
     String url = env.get("JODO_DATABASE_URL");

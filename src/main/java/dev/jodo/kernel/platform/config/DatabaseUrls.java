@@ -65,7 +65,8 @@ final class DatabaseUrls {
 
   /** The URL with any password replaced, for messages. */
   static String redact(String url) {
-    return url.replaceAll("(?i)(password=)[^&]*", "$1****").replaceAll("(://[^:/@]+:)[^@]*@", "$1****@");
+    return url.replaceAll("(?i)(password=)[^&]*", "$1****")
+        .replaceAll("(://[^:/@]+:)[^@]*@", "$1****@");
   }
 
   private static Map<String, String> query(URI uri) {

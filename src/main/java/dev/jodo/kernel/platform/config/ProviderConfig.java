@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A configured LLM provider. A provider whose API key variable is unset stays in the config but
- * is disabled, with {@code disabledReason} saying why, so routing can explain a 503.
+ * A configured LLM provider. A provider whose API key variable is unset stays in the config but is
+ * disabled, with {@code disabledReason} saying why, so routing can explain a 503.
  */
 public record ProviderConfig(
     String name,

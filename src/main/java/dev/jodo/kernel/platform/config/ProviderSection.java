@@ -80,8 +80,7 @@ final class ProviderSection {
     } else if (baseUrl != null && type.needsKey(baseUrl)) {
       disabled = Optional.of("it has no api_key");
     }
-    disabled.ifPresent(
-        reason -> warnings.add("provider " + name + " is disabled: " + reason));
+    disabled.ifPresent(reason -> warnings.add("provider " + name + " is disabled: " + reason));
 
     Map<String, ModelConfig> models = new LinkedHashMap<>();
     ConfigNode modelsNode = node.object("models");

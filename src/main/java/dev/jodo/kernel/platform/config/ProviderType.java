@@ -5,9 +5,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The wire protocol a provider speaks. Base URLs follow each official SDK: OpenAI-style URLs end
- * in {@code /v1}; Anthropic and Ollama URLs do not (their clients add {@code /v1/messages} and
- * {@code /api/...} themselves).
+ * The wire protocol a provider speaks. Base URLs follow each official SDK: OpenAI-style URLs end in
+ * {@code /v1}; Anthropic and Ollama URLs do not (their clients add {@code /v1/messages} and {@code
+ * /api/...} themselves).
  */
 public enum ProviderType {
   ANTHROPIC("https://api.anthropic.com", true),

@@ -116,8 +116,7 @@ public final class HttpServer {
     int status = e.getStatus();
     switch (status) {
       case 404 ->
-          writeError(
-              ctx, 404, "not_found", "no route " + ctx.method().name() + " " + ctx.path());
+          writeError(ctx, 404, "not_found", "no route " + ctx.method().name() + " " + ctx.path());
       case 405 -> {
         Map<String, String> details = e.getDetails();
         String allowed = details.getOrDefault("availableMethods", "");
@@ -147,7 +146,10 @@ public final class HttpServer {
     String requestId = ctx.attribute(REQUEST_ID);
     log.error("unexpected error on {} {} (request {})", ctx.method(), ctx.path(), requestId, e);
     writeError(
-        ctx, 500, "internal_error", "the kernel failed to handle this request; request id " + requestId);
+        ctx,
+        500,
+        "internal_error",
+        "the kernel failed to handle this request; request id " + requestId);
   }
 
   private static void writeError(Context ctx, int status, String code, String message) {

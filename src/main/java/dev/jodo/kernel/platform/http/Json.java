@@ -71,7 +71,10 @@ public final class Json {
     String where =
         e.getLocation() == null
             ? ""
-            : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            : " at line "
+                + e.getLocation().getLineNr()
+                + ", column "
+                + e.getLocation().getColumnNr();
     return "malformed JSON" + where + ": " + e.getOriginalMessage();
   }
 

@@ -36,7 +36,8 @@ public final class Logging {
     root.addAppender(appender);
     root.setLevel(Level.toLevel(level, Level.INFO));
     // Libraries are chatty at info; their warnings still show.
-    for (String noisy : new String[] {"org.eclipse.jetty", "io.javalin", "com.zaxxer.hikari", "org.flywaydb"}) {
+    for (String noisy :
+        new String[] {"org.eclipse.jetty", "io.javalin", "com.zaxxer.hikari", "org.flywaydb"}) {
       context.getLogger(noisy).setLevel(Level.WARN);
     }
   }

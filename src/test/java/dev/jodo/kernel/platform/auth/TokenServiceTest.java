@@ -115,8 +115,10 @@ class TokenServiceTest {
     Secret databaseAdmin = stored.createFirstAdminToken().orElseThrow();
 
     TokenService fromEnv =
-        new TokenService(database.dataSource(), Optional.of(new Secret("env-admin-token-0123456789")));
-    assertThat(fromEnv.authenticate("env-admin-token-0123456789")).contains(Principal.administrator());
+        new TokenService(
+            database.dataSource(), Optional.of(new Secret("env-admin-token-0123456789")));
+    assertThat(fromEnv.authenticate("env-admin-token-0123456789"))
+        .contains(Principal.administrator());
     assertThat(fromEnv.authenticate(databaseAdmin.value())).isEmpty();
     assertThat(fromEnv.createFirstAdminToken()).isEmpty();
     assertThatThrownBy(fromEnv::rotateAdminToken)

@@ -33,14 +33,16 @@ class ConfigLoaderTest {
   void repositoryConfigsAreValid() {
     Path repoConfigs = Path.of("configs").toAbsolutePath();
     KernelConfig config =
-        new ConfigLoader(Map.of("JODO_CONFIG_DIR", repoConfigs.toString(), "JODO_HOME", temp.toString()))
+        new ConfigLoader(
+                Map.of("JODO_CONFIG_DIR", repoConfigs.toString(), "JODO_HOME", temp.toString()))
             .load();
     assertThat(config.port()).isEqualTo(8080);
     assertThat(config.providers()).containsOnlyKeys("claude", "openai", "ollama");
     assertThat(config.genesisAgent().name()).isEqualTo("jodo");
     assertThat(config.genesis().path("identity").path("name").asText()).isEqualTo("Jodo");
     assertThat(config.database()).isInstanceOf(DatabaseTarget.Private.class);
-    assertThat(config.routing().preferencesFor("code")).containsExactly("claude", "openai", "ollama");
+    assertThat(config.routing().preferencesFor("code"))
+        .containsExactly("claude", "openai", "ollama");
   }
 
   @Test
@@ -97,7 +99,8 @@ class ConfigLoaderTest {
     assertThat(claude.monthlyBudget()).isEqualByComparingTo(new BigDecimal("20.00"));
     ModelConfig model = claude.models().get("claude-sonnet-4-20250514");
     assertThat(model.inputCostPer1mTokens()).isEqualByComparingTo("3.00");
-    assertThat(model.capabilities()).containsExactlyInAnyOrder("code", "chat", "reasoning", "repair");
+    assertThat(model.capabilities())
+        .containsExactlyInAnyOrder("code", "chat", "reasoning", "repair");
     assertThat(model.quality()).isEqualTo(9);
     assertThat(claude.toString()).doesNotContain("sk-ant-secret-value");
   }
@@ -158,7 +161,8 @@ class ConfigLoaderTest {
                 "JODO_PORT", "9191",
                 "JODO_LOG_FORMAT", "json",
                 "JODO_ADMIN_TOKEN", "0123456789abcdef0123",
-                "JODO_DATABASE_URL", "postgres://jodo:s%40cret@db.example:6543/kernel?sslmode=require"));
+                "JODO_DATABASE_URL",
+                    "postgres://jodo:s%40cret@db.example:6543/kernel?sslmode=require"));
     assertThat(config.port()).isEqualTo(9191);
     assertThat(config.logFormat()).isEqualTo(LogFormat.JSON);
     assertThat(config.adminToken()).map(Secret::value).contains("0123456789abcdef0123");
@@ -174,7 +178,8 @@ class ConfigLoaderTest {
   void jdbcDatabaseUrlIsAcceptedAsIs() {
     DatabaseTarget.External db =
         DatabaseUrls.parse("jdbc:postgresql://127.0.0.1:5432/jodo?user=u&password=p%26q", 10);
-    assertThat(db.jdbcUrl()).isEqualTo("jdbc:postgresql://127.0.0.1:5432/jodo?user=u&password=p%26q");
+    assertThat(db.jdbcUrl())
+        .isEqualTo("jdbc:postgresql://127.0.0.1:5432/jodo?user=u&password=p%26q");
     assertThat(db.user()).isEqualTo("u");
     assertThat(db.password().value()).isEqualTo("p&q");
   }
@@ -265,18 +270,25 @@ class ConfigLoaderTest {
     Map<String, String> env = new HashMap<>(TestConfigs.env(temp, dir, Map.of()));
     assertThat(new ConfigLoader(env).check().stream().map(ConfigProblem::toString))
         .containsExactly(
-            "config.yaml: (file): not found at " + dir.resolve("config.yaml") + "; copy config.example.yaml to " + dir.resolve("config.yaml"),
-            "genesis.yaml: (file): not found at " + dir.resolve("genesis.yaml") + "; create it, or point JODO_CONFIG_DIR at the directory that holds it");
+            "config.yaml: (file): not found at "
+                + dir.resolve("config.yaml")
+                + "; copy config.example.yaml to "
+                + dir.resolve("config.yaml"),
+            "genesis.yaml: (file): not found at "
+                + dir.resolve("genesis.yaml")
+                + "; create it, or point JODO_CONFIG_DIR at the directory that holds it");
 
     Files.writeString(dir.resolve("config.yaml"), "kernel:\n  port: [8080\n");
     Files.writeString(dir.resolve("genesis.yaml"), "purpose: no name\n");
-    List<String> problems = new ConfigLoader(env).check().stream().map(ConfigProblem::toString).toList();
+    List<String> problems =
+        new ConfigLoader(env).check().stream().map(ConfigProblem::toString).toList();
     assertThat(problems).hasSize(2);
     assertThat(problems.get(0))
         .isEqualTo(
             "config.yaml: (file): is not valid YAML at line 2, column 14: while parsing a flow sequence; expected ',' or ']', but got <stream end>");
     assertThat(problems.get(1))
-        .isEqualTo("genesis.yaml: identity.name: missing; give the agent a name, e.g. identity: {name: \"Jodo\"}");
+        .isEqualTo(
+            "genesis.yaml: identity.name: missing; give the agent a name, e.g. identity: {name: \"Jodo\"}");
   }
 
   @Test

@@ -87,8 +87,7 @@ class DatabaseTest {
   @Test
   void failingMigrationNamesTheFileAndTheSqlError() {
     try (Database db = Database.open(target, null, "test")) {
-      assertThatThrownBy(
-              () -> db.migrate(List.of("classpath:db/migration", "classpath:db/broken")))
+      assertThatThrownBy(() -> db.migrate(List.of("classpath:db/migration", "classpath:db/broken")))
           .isInstanceOf(MigrationException.class)
           .hasMessage(
               "database migration V2__broken_on_purpose.sql failed: ERROR: relation \"no_such_table\" does not exist");

@@ -80,7 +80,9 @@ class HttpServerTest {
       assertThat(response.errorCode()).isEqualTo("internal_error");
       assertThat(response.errorMessage())
           .startsWith("the kernel failed to handle this request; request id ");
-      assertThat(response.body()).doesNotContain("secret internal detail").doesNotContain("at dev.");
+      assertThat(response.body())
+          .doesNotContain("secret internal detail")
+          .doesNotContain("at dev.");
     } finally {
       server.stop();
     }
