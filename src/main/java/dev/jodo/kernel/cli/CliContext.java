@@ -3,6 +3,7 @@ package dev.jodo.kernel.cli;
 import dev.jodo.kernel.platform.config.ConfigException;
 import dev.jodo.kernel.platform.config.ConfigLoader;
 import dev.jodo.kernel.platform.config.KernelConfig;
+import dev.jodo.kernel.platform.config.Secret;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,6 +17,13 @@ record CliContext(Map<String, String> env, PrintWriter out, PrintWriter err) {
 
   Path home() {
     return loader().home();
+  }
+
+  /** The only place the first boot's admin token is printed: the user's terminal. */
+  void printFirstBootToken(Secret token) {
+    out.println(
+        "admin token (shown once here; `./jodo token` shows it again on this machine): "
+            + token.value());
   }
 
   /** The validated config, or null after printing every problem to {@code err}. */

@@ -54,8 +54,7 @@ final class Detacher {
     }
     context.out().println("starting Jodo Kernel in the background (log: " + log + ")…");
 
-    String host = "0.0.0.0".equals(config.bindHost()) ? "127.0.0.1" : config.bindHost();
-    URI health = URI.create("http://" + host + ":" + config.port() + "/healthz");
+    URI health = URI.create(config.localBaseUrl() + "/healthz");
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     Instant deadline = launchedAt.plus(START_TIMEOUT);
     Instant nextNotice = launchedAt.plusSeconds(15);
@@ -123,14 +122,7 @@ final class Detacher {
           && Files.getLastModifiedTime(file.path())
               .toInstant()
               .isAfter(launchedAt.minusSeconds(1))) {
-        file.read()
-            .ifPresent(
-                token ->
-                    context
-                        .out()
-                        .println(
-                            "admin token (shown once here; `./jodo token` shows it again on this machine): "
-                                + token.value()));
+        file.read().ifPresent(context::printFirstBootToken);
       }
     } catch (IOException e) {
       // The token is still in the file; `jodo token` shows it.

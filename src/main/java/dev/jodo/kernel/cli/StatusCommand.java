@@ -32,8 +32,7 @@ final class StatusCommand implements Callable<Integer> {
       context.out().println("kernel: not running (data in " + config.home() + ")");
       return Cli.FAILED;
     }
-    String host = "0.0.0.0".equals(config.bindHost()) ? "127.0.0.1" : config.bindHost();
-    String base = "http://" + host + ":" + config.port();
+    String base = config.localBaseUrl();
     context.out().println("kernel: running (pid " + kernel.get().pid() + ") at " + base);
     Optional<Secret> token = config.adminToken().or(() -> new AdminTokenFile(config.home()).read());
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();

@@ -8,12 +8,12 @@ import dev.jodo.kernel.platform.auth.TokenRecord;
 import dev.jodo.kernel.platform.auth.TokenService;
 import dev.jodo.kernel.platform.config.KernelConfig;
 import dev.jodo.kernel.platform.config.Secret;
-import java.time.Instant;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.ToIntFunction;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -118,26 +118,24 @@ final class TokenCommand implements Callable<Integer> {
         }
         parsed.add(scope.get());
       }
-      KernelConfig config = context.configOrReport();
-      if (config == null) {
-        return Cli.USAGE;
-      }
-      try (CliDatabase db = CliDatabase.open(config, context.out())) {
-        IssuedToken issued =
-            new TokenService(db.database().dataSource(), config.adminToken())
-                .createAgentToken(agent, parsed);
-        context.out().println(issued.token().value());
-        context
-            .err()
-            .println(
-                "token "
-                    + issued.record().id()
-                    + " for agent "
-                    + agent
-                    + " with scopes "
-                    + scopeList(issued.record().scopes())
-                    + " (shown once; store it now)");
-        return Cli.OK;
+      try {
+        return withTokens(
+            context,
+            tokens -> {
+              IssuedToken issued = tokens.createAgentToken(agent, parsed);
+              context.out().println(issued.token().value());
+              context
+                  .err()
+                  .println(
+                      "token "
+                          + issued.record().id()
+                          + " for agent "
+                          + agent
+                          + " with scopes "
+                          + scopeList(issued.record().scopes())
+                          + " (shown once; store it now)");
+              return Cli.OK;
+            });
       } catch (TokenException e) {
         context.err().println(e.getMessage());
         return Cli.USAGE;
@@ -155,32 +153,29 @@ final class TokenCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      KernelConfig config = context.configOrReport();
-      if (config == null) {
-        return Cli.USAGE;
-      }
-      try (CliDatabase db = CliDatabase.open(config, context.out())) {
-        List<TokenRecord> tokens =
-            new TokenService(db.database().dataSource(), config.adminToken()).list();
-        context
-            .out()
-            .printf(
-                "%-5s %-6s %-16s %-20s %-9s %s%n",
-                "ID", "KIND", "AGENT", "PREFIX", "STATE", "SCOPES");
-        for (TokenRecord t : tokens) {
-          context
-              .out()
-              .printf(
-                  "%-5d %-6s %-16s %-20s %-9s %s%n",
-                  t.id(),
-                  t.kind(),
-                  t.agent().orElse("-"),
-                  t.prefix(),
-                  t.revokedAt().map(Instant::toString).map(r -> "revoked").orElse("live"),
-                  t.kind().equals("admin") ? "all" : scopeList(t.scopes()));
-        }
-        return Cli.OK;
-      }
+      return withTokens(
+          context,
+          service -> {
+            List<TokenRecord> tokens = service.list();
+            context
+                .out()
+                .printf(
+                    "%-5s %-6s %-16s %-20s %-9s %s%n",
+                    "ID", "KIND", "AGENT", "PREFIX", "STATE", "SCOPES");
+            for (TokenRecord t : tokens) {
+              context
+                  .out()
+                  .printf(
+                      "%-5d %-6s %-16s %-20s %-9s %s%n",
+                      t.id(),
+                      t.kind(),
+                      t.agent().orElse("-"),
+                      t.prefix(),
+                      t.revokedAt().isPresent() ? "revoked" : "live",
+                      t.kind().equals("admin") ? "all" : scopeList(t.scopes()));
+            }
+            return Cli.OK;
+          });
     }
   }
 
@@ -197,20 +192,27 @@ final class TokenCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      KernelConfig config = context.configOrReport();
-      if (config == null) {
-        return Cli.USAGE;
-      }
-      try (CliDatabase db = CliDatabase.open(config, context.out())) {
-        boolean revoked =
-            new TokenService(db.database().dataSource(), config.adminToken()).revokeAgentToken(id);
-        if (!revoked) {
-          context.err().println("no live agent token with id " + id);
-          return Cli.FAILED;
-        }
-        context.out().println("revoked token " + id);
-        return Cli.OK;
-      }
+      return withTokens(
+          context,
+          tokens -> {
+            if (!tokens.revokeAgentToken(id)) {
+              context.err().println("no live agent token with id " + id);
+              return Cli.FAILED;
+            }
+            context.out().println("revoked token " + id);
+            return Cli.OK;
+          });
+    }
+  }
+
+  /** Runs {@code action} against the configured database, started for the command if needed. */
+  private static int withTokens(CliContext context, ToIntFunction<TokenService> action) {
+    KernelConfig config = context.configOrReport();
+    if (config == null) {
+      return Cli.USAGE;
+    }
+    try (CliDatabase db = CliDatabase.open(config, context.out())) {
+      return action.applyAsInt(new TokenService(db.database().dataSource(), config.adminToken()));
     }
   }
 

@@ -77,13 +77,7 @@ final class UpCommand implements Callable<Integer> {
     kernel
         .firstBootAdminToken()
         .filter(token -> !background)
-        .ifPresent(
-            token ->
-                context
-                    .out()
-                    .println(
-                        "admin token (shown once here; `./jodo token` shows it again on this machine): "
-                            + token.value()));
+        .ifPresent(context::printFirstBootToken);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

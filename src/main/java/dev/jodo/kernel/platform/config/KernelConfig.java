@@ -76,24 +76,9 @@ public record KernelConfig(
         warnings);
   }
 
-  /** A copy with another data directory. */
-  public KernelConfig withHome(Path newHome) {
-    return new KernelConfig(
-        newHome,
-        configDir,
-        bindHost,
-        port,
-        logFormat,
-        logLevel,
-        healthCheckIntervalSeconds,
-        maxRestartAttempts,
-        shutdownTimeout,
-        database,
-        adminToken,
-        genesisAgent,
-        providers,
-        routing,
-        genesis,
-        warnings);
+  /** Where a process on this machine reaches the kernel (the wildcard address is not one). */
+  public String localBaseUrl() {
+    String host = "0.0.0.0".equals(bindHost) || "::".equals(bindHost) ? "127.0.0.1" : bindHost;
+    return "http://" + host + ":" + port;
   }
 }

@@ -44,10 +44,10 @@ public final class PrivatePostgres implements AutoCloseable {
   }
 
   /**
-   * Like {@link #dataRoot}, but on first use as root decides where a new cluster goes: under
-   * {@code home} when the unprivileged server user can reach it, otherwise (e.g. a checkout in
-   * {@code /root}) under {@value #RELOCATED_ROOT}, remembered in {@code home/postgres.location}
-   * so the choice never changes once a cluster exists.
+   * Like {@link #dataRoot}, but on first use as root decides where a new cluster goes: under {@code
+   * home} when the unprivileged server user can reach it, otherwise (e.g. a checkout in {@code
+   * /root}) under {@value #RELOCATED_ROOT}, remembered in {@code home/postgres.location} so the
+   * choice never changes once a cluster exists.
    */
   static Path chooseDataRoot(Path home, Consumer<String> progress) {
     Path current = dataRoot(home);

@@ -36,7 +36,8 @@ class PrivatePostgresTest {
     // Like a checkout in /root: a directory only its owner may enter.
     Path locked =
         Files.createTempDirectory(
-            "jodo-locked-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            "jodo-locked-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     cleanup.add(locked);
     Path home = locked.resolve("home");
     List<String> progress = new ArrayList<>();
@@ -70,7 +71,8 @@ class PrivatePostgresTest {
 
     // A second start finds the same cluster through the pointer and says nothing about moving.
     progress.clear();
-    try (PrivatePostgres again = PrivatePostgres.start(home, new DatabaseTarget.Private(2), progress::add)) {
+    try (PrivatePostgres again =
+        PrivatePostgres.start(home, new DatabaseTarget.Private(2), progress::add)) {
       assertThat(again.startedHere()).isTrue();
       assertThat(progress).noneMatch(line -> line.contains("cannot reach"));
       assertThat(PrivatePostgres.dataRoot(home)).isEqualTo(relocated);
@@ -81,7 +83,8 @@ class PrivatePostgresTest {
   void reachableHomeKeepsTheClusterInside() throws Exception {
     Path open =
         Files.createTempDirectory(
-            "jodo-open-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+            "jodo-open-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
     cleanup.add(open);
     try (PrivatePostgres postgres =
         PrivatePostgres.start(open, new DatabaseTarget.Private(2), line -> {})) {
