@@ -5,6 +5,7 @@ import dev.jodo.kernel.api.GenesisRoutes;
 import dev.jodo.kernel.api.MetricsRoutes;
 import dev.jodo.kernel.api.StatusRoutes;
 import dev.jodo.kernel.api.TokenRoutes;
+import dev.jodo.kernel.gateway.GatewayModule;
 import dev.jodo.kernel.platform.auth.AdminTokenFile;
 import dev.jodo.kernel.platform.auth.TokenService;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
@@ -14,6 +15,7 @@ import dev.jodo.kernel.platform.db.Database;
 import dev.jodo.kernel.platform.db.PrivatePostgres;
 import dev.jodo.kernel.platform.http.HttpServer;
 import dev.jodo.kernel.platform.http.Json;
+import dev.jodo.kernel.platform.http.Routes;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -28,6 +30,7 @@ import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
@@ -121,7 +124,17 @@ public final class Kernel implements AutoCloseable {
       firstToken.ifPresent(token -> new AdminTokenFile(config.home()).write(token));
 
       ObjectMapper mapper = Json.newMapper();
+      GatewayModule gateway =
+          new GatewayModule(config, database.dataSource(), options.clock(), metrics, mapper);
+      resources.push(gateway);
       Instant startedAt = options.clock().instant();
+      List<Routes> routes = new ArrayList<>();
+      routes.add(
+          new StatusRoutes(options.clock(), startedAt, Version.current(), database.dataSource()));
+      routes.add(new GenesisRoutes(config.genesis()));
+      routes.add(new TokenRoutes(tokens, mapper));
+      routes.add(new MetricsRoutes(metrics));
+      routes.addAll(gateway.routes());
       HttpServer http =
           new HttpServer(
               config.bindHost(),
@@ -130,12 +143,7 @@ public final class Kernel implements AutoCloseable {
               tokens,
               metrics,
               mapper,
-              List.of(
-                  new StatusRoutes(
-                      options.clock(), startedAt, Version.current(), database.dataSource()),
-                  new GenesisRoutes(config.genesis()),
-                  new TokenRoutes(tokens, mapper),
-                  new MetricsRoutes(metrics)));
+              routes);
       http.start();
       resources.push(http::stop);
       log.info("Jodo Kernel {} listening on port {}", Version.current(), http.port());

@@ -63,6 +63,16 @@ public final class TestConfigs {
     return env;
   }
 
+  /** {@code config} loaded with {@code env} on {@code database}, on an ephemeral port. */
+  public static KernelConfig kernelConfig(
+      Path temp, DatabaseTarget.External database, String config, Map<String, String> env) {
+    Path configDir = directory(temp, config, GENESIS);
+    return new ConfigLoader(env(temp.resolve("home"), configDir, env))
+        .load()
+        .withDatabase(database)
+        .withPort(0);
+  }
+
   /** A loaded minimal config on {@code database}, listening on an ephemeral port. */
   public static KernelConfig kernelConfig(Path temp, DatabaseTarget.External database) {
     Path configDir = directory(temp, MINIMAL_CONFIG, GENESIS);

@@ -68,7 +68,8 @@ public final class ConfigLoader {
     ConfigNode root =
         new ConfigNode(
             CONFIG_FILE, "", parse(configDir, CONFIG_FILE, problems), problems, interpolator);
-    root.allowOnly(java.util.Set.of("kernel", "jodo", "database", "providers", "routing"));
+    root.allowOnly(
+        java.util.Set.of("kernel", "jodo", "database", "providers", "routing", "quotas"));
 
     ConfigNode kernel = root.object("kernel");
     kernel.allowOnly(
@@ -115,6 +116,7 @@ public final class ConfigLoader {
     Map<String, ProviderConfig> providers =
         ProviderSection.read(root.object("providers"), problems, warnings);
     RoutingConfig routing = RoutingSection.read(root.object("routing"), providers, problems);
+    QuotaConfig quotas = QuotaSection.read(root.object("quotas"));
 
     JsonNode genesis = parse(configDir, GENESIS_FILE, problems);
     String agentName = GenesisSection.agentName(genesis, problems);
@@ -148,6 +150,7 @@ public final class ConfigLoader {
         agent,
         providers,
         routing,
+        quotas,
         genesis,
         warnings);
   }

@@ -26,6 +26,7 @@ public record KernelConfig(
     AgentConfig genesisAgent,
     Map<String, ProviderConfig> providers,
     RoutingConfig routing,
+    QuotaConfig quotas,
     JsonNode genesis,
     List<String> warnings) {
 
@@ -51,6 +52,7 @@ public record KernelConfig(
         genesisAgent,
         providers,
         routing,
+        quotas,
         genesis,
         warnings);
   }
@@ -72,6 +74,7 @@ public record KernelConfig(
         genesisAgent,
         providers,
         routing,
+        quotas,
         genesis,
         warnings);
   }

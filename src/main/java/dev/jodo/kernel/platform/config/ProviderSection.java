@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -25,9 +26,15 @@ final class ProviderSection {
           "emergency_reserve",
           "timeout_seconds",
           "connect_timeout_seconds",
-          "max_concurrency");
+          "max_concurrency",
+          "queue_timeout_seconds");
   private static final Set<String> MODEL_KEYS =
-      Set.of("input_cost_per_1m_tokens", "output_cost_per_1m_tokens", "capabilities", "quality");
+      Set.of(
+          "input_cost_per_1m_tokens",
+          "output_cost_per_1m_tokens",
+          "capabilities",
+          "quality",
+          "max_output_tokens");
   private static final Map<String, ProviderType> TYPES =
       Map.of(
           "anthropic", ProviderType.ANTHROPIC,
@@ -106,6 +113,7 @@ final class ProviderSection {
     int timeout = node.integer("timeout_seconds", 120, 1, 3600);
     int connectTimeout = node.integer("connect_timeout_seconds", 10, 1, 300);
     int maxConcurrency = node.integer("max_concurrency", 8, 1, 1024);
+    int queueTimeout = node.integer("queue_timeout_seconds", 30, 1, 3600);
     return Optional.of(
         new ProviderConfig(
             name,
@@ -118,7 +126,8 @@ final class ProviderSection {
             reserve,
             Duration.ofSeconds(timeout),
             Duration.ofSeconds(connectTimeout),
-            maxConcurrency));
+            maxConcurrency,
+            Duration.ofSeconds(queueTimeout)));
   }
 
   private static URI baseUrl(ConfigNode node, ProviderType type) {
@@ -170,6 +179,10 @@ final class ProviderSection {
       node.problem("capabilities", "missing; list what the model is for, e.g. [code, chat]");
     }
     int quality = node.integer("quality", 5, 1, 10);
-    return new ModelConfig(name, input, output, Set.copyOf(capabilities), quality);
+    OptionalInt maxOutput =
+        node.has("max_output_tokens")
+            ? OptionalInt.of(node.integer("max_output_tokens", 4096, 1, 10_000_000))
+            : OptionalInt.empty();
+    return new ModelConfig(name, input, output, Set.copyOf(capabilities), quality, maxOutput);
   }
 }

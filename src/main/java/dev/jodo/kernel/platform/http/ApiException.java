@@ -70,4 +70,9 @@ public final class ApiException extends RuntimeException {
   public static ApiException unavailable(String code, String message) {
     return new ApiException(503, code, message);
   }
+
+  /** 503 that tells the client when to try again. */
+  public static ApiException unavailableRetry(String code, String message, Duration retryAfter) {
+    return new ApiException(503, code, message, Optional.of(retryAfter));
+  }
 }

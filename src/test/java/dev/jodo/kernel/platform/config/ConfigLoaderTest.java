@@ -64,6 +64,30 @@ class ConfigLoaderTest {
         .isEqualTo("jdbc:postgresql://localhost:5432/jodo_kernel");
     assertThat(config.providers().values()).allMatch(ProviderConfig::enabled);
     assertThat(config.genesisAgent().sshUser()).contains("root");
+    QuotaConfig.Limits jodo = config.quotas().limitsFor("jodo");
+    assertThat(jodo.requestsPerMinute()).hasValue(120);
+    assertThat(jodo.tokensPerDay()).hasValue(2_000_000); // from the defaults
+    assertThat(config.quotas().limitsFor("someone-else").requestsPerMinute()).isEmpty();
+    assertThat(config.providers().get("claude").models().get("claude-sonnet-4-20250514").maxOutputTokens())
+        .hasValue(64000);
+    assertThat(config.providers().get("claude").queueTimeout()).isEqualTo(Duration.ofSeconds(30));
+  }
+
+  @Test
+  void quotaProblemsNameTheKey() {
+    assertThat(
+            problems(
+                """
+                quotas:
+                  defaults: {requests_per_minute: 0}
+                  agents:
+                    jodo: {tokens_per_hour: 5, cost_per_month: "cheap"}
+                """,
+                Map.of()))
+        .containsExactlyInAnyOrder(
+            "config.yaml: quotas.defaults.requests_per_minute: '0' is out of range; use a value from 1 to 1000000",
+            "config.yaml: quotas.agents.jodo.tokens_per_hour: unknown key; did you mean 'tokens_per_day'?",
+            "config.yaml: quotas.agents.jodo.cost_per_month: 'cheap' is not a number; use a decimal such as 0.50 (USD)");
   }
 
   @Test
@@ -235,7 +259,7 @@ class ConfigLoaderTest {
         .hasMessage(
             """
             configuration has 2 problems:
-              config.yaml: colour: unknown key; known keys here are database, jodo, kernel, providers, routing
+              config.yaml: colour: unknown key; known keys here are database, jodo, kernel, providers, quotas, routing
               config.yaml: kernel.port: '0' is out of range; use a value from 1 to 65535""");
   }
 

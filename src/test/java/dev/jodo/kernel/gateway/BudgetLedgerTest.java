@@ -1,0 +1,299 @@
+package dev.jodo.kernel.gateway;
+
+import static dev.jodo.kernel.gateway.GatewayFixtures.candidate;
+import static dev.jodo.kernel.gateway.GatewayFixtures.model;
+import static dev.jodo.kernel.gateway.GatewayFixtures.provider;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.jodo.kernel.platform.config.DatabaseTarget;
+import dev.jodo.kernel.platform.config.ProviderConfig;
+import dev.jodo.kernel.platform.config.ProviderType;
+import dev.jodo.kernel.platform.config.QuotaConfig;
+import dev.jodo.kernel.platform.db.Database;
+import dev.jodo.kernel.testing.TestPostgres;
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class BudgetLedgerTest {
+  private static DatabaseTarget.External target;
+  private static Database kernelA;
+  private static Database kernelB;
+  private static final ProviderConfig CLAUDE =
+      provider(
+          "claude",
+          ProviderType.ANTHROPIC,
+          "1.00",
+          "0.10",
+          model("sonnet", "3.00", "15.00", 9, "code", "chat"));
+  private static final QuotaConfig.Limits NONE = QuotaConfig.Limits.NONE;
+  private static final Instant NOW = Instant.parse("2026-03-15T12:00:00Z");
+
+  @BeforeAll
+  static void databases() {
+    target = TestPostgres.freshDatabase(BudgetLedgerTest.class);
+    kernelA = Database.open(target, null, "a");
+    kernelA.migrate(Database.KERNEL_MIGRATIONS);
+    kernelB = Database.open(target, null, "b");
+  }
+
+  @AfterAll
+  static void drop() {
+    kernelA.close();
+    kernelB.close();
+    TestPostgres.drop(target);
+  }
+
+  @BeforeEach
+  void empty() throws Exception {
+    sql("TRUNCATE budget_usage, budget_months, agent_requests");
+  }
+
+  @Test
+  void sixtyFourConcurrentReservationsOnTwoKernelsNeverExceedTheBudget() throws Exception {
+    // Each worst case is 1/64 of six budgets: together they ask for 6x what may be spent.
+    Candidate expensive = candidate(CLAUDE, "sonnet", "0.093750", "1.00");
+    ExecutorService pool = Executors.newFixedThreadPool(64);
+    CountDownLatch start = new CountDownLatch(1);
+    AtomicBoolean running = new AtomicBoolean(true);
+    List<BigDecimal> observed = new ArrayList<>();
+    Thread watcher =
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  while (running.get()) {
+                    observed.add(sum("SELECT coalesce(sum(cost), 0) FROM budget_usage"));
+                  }
+                });
+    List<Future<Boolean>> results = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      BudgetLedger ledger = new BudgetLedger((i % 2 == 0 ? kernelA : kernelB).dataSource());
+      results.add(
+          pool.submit(
+              () -> {
+                start.await();
+                BudgetLedger.Admission admission =
+                    ledger.admit(
+                        "jodo", NOW, Intent.CHAT, Optional.empty(), 100, 6000, NONE, List.of(expensive));
+                if (admission instanceof BudgetLedger.Admitted admitted) {
+                  // Settle below the reservation, as a real call does.
+                  ledger.settle(
+                      admitted.usageId(), "settled", 50, 900, new BigDecimal("0.013650"),
+                      null, Optional.empty(), Optional.empty(), NOW);
+                  return true;
+                }
+                return false;
+              }));
+    }
+    start.countDown();
+    int admitted = 0;
+    for (Future<Boolean> result : results) {
+      admitted += result.get() ? 1 : 0;
+    }
+    running.set(false);
+    watcher.join();
+    pool.shutdown();
+
+    BigDecimal spent = sum("SELECT coalesce(sum(cost), 0) FROM budget_usage");
+    assertThat(spent).isLessThanOrEqualTo(new BigDecimal("1.00"));
+    assertThat(observed).isNotEmpty().allMatch(v -> v.compareTo(new BigDecimal("1.00")) <= 0);
+    assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo(spent);
+    assertThat(spent).isEqualByComparingTo(new BigDecimal("0.013650").multiply(BigDecimal.valueOf(admitted)));
+    // With settlements freeing room, more than the 10 that fit at once get through, never all.
+    assertThat(admitted).isBetween(10, 63);
+  }
+
+  @Test
+  void withoutSettlementExactlyTheAffordableReservationsAreAdmitted() throws Exception {
+    Candidate expensive = candidate(CLAUDE, "sonnet", "0.093750", "1.00");
+    ExecutorService pool = Executors.newFixedThreadPool(32);
+    List<Future<BudgetLedger.Admission>> results = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      BudgetLedger ledger = new BudgetLedger((i % 2 == 0 ? kernelA : kernelB).dataSource());
+      results.add(
+          pool.submit(
+              () ->
+                  ledger.admit(
+                      "jodo", NOW, Intent.CHAT, Optional.empty(), 100, 6000, NONE, List.of(expensive))));
+    }
+    int admitted = 0;
+    for (Future<BudgetLedger.Admission> result : results) {
+      admitted += result.get() instanceof BudgetLedger.Admitted ? 1 : 0;
+    }
+    pool.shutdown();
+    assertThat(admitted).isEqualTo(10); // 10 x 0.09375 = 0.9375 <= 1.00 < 11 x 0.09375
+    assertThat(sum("SELECT sum(cost) FROM budget_usage WHERE status = 'reserved'"))
+        .isEqualByComparingTo("0.937500");
+  }
+
+  @Test
+  void firstAffordableCandidateIsChosenAndTheOthersReportWhatTheySaw() throws Exception {
+    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    sql("INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'sonnet', 0.95, '2026-03-02T00:00:00Z')");
+    ProviderConfig ollama =
+        provider("ollama", ProviderType.OLLAMA, "0", "0", model("llama3", "0", "0", 5, "chat"));
+    List<Candidate> candidates =
+        List.of(candidate(CLAUDE, "sonnet", "0.100000", "0.90"), candidate(ollama, "llama3", "0", null));
+    BudgetLedger.Admission admission =
+        ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 10, 20, NONE, candidates);
+    assertThat(admission).isInstanceOf(BudgetLedger.Admitted.class);
+    BudgetLedger.Admitted admitted = (BudgetLedger.Admitted) admission;
+    assertThat(admitted.index()).isEqualTo(1);
+    assertThat(admitted.spentSeen()).containsExactly(Optional.of(new BigDecimal("0.950000")));
+  }
+
+  @Test
+  void monthBoundaryStartsAFreshBudgetAndKeepsLateReservationsInTheirMonth() throws Exception {
+    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    Candidate call = candidate(CLAUDE, "sonnet", "0.600000", "1.00");
+    Instant lastMoment = Instant.parse("2026-03-31T23:59:59.900Z");
+    Instant nextMonth = Instant.parse("2026-04-01T00:00:00Z");
+    var first = (BudgetLedger.Admitted) ledger.admit("jodo", lastMoment, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call));
+    assertThat(ledger.admit("jodo", lastMoment, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call)))
+        .isInstanceOf(BudgetLedger.Unaffordable.class);
+    // A new month: the whole budget again, even before March's reservation settles.
+    assertThat(ledger.admit("jodo", nextMonth, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call)))
+        .isInstanceOf(BudgetLedger.Admitted.class);
+    // March's reservation settles in April but stays in March.
+    ledger.settle(first.usageId(), "settled", 1, 1, new BigDecimal("0.000018"), null, Optional.empty(), Optional.empty(), nextMonth);
+    assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-03-01'")).isEqualByComparingTo("0.000018");
+    assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-04-01'")).isEqualByComparingTo("0.600000");
+  }
+
+  @Test
+  void failedCallIsReleasedToZeroWithItsError() throws Exception {
+    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    var admitted = (BudgetLedger.Admitted) ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(candidate(CLAUDE, "sonnet", "0.5", "1.00")));
+    ledger.settle(admitted.usageId(), "failed", 0, 0, BigDecimal.ZERO, "claude: HTTP 529 overloaded", Optional.empty(), Optional.empty(), NOW);
+    assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo("0");
+    try (Connection c = kernelA.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT status, cost, error FROM budget_usage")) {
+      rs.next();
+      assertThat(rs.getString(1)).isEqualTo("failed");
+      assertThat(rs.getBigDecimal(2)).isEqualByComparingTo("0");
+      assertThat(rs.getString(3)).isEqualTo("claude: HTTP 529 overloaded");
+    }
+  }
+
+  @Test
+  void requestsPerMinuteAllowsExactlyTheLimitAndSaysWhenTheNextFits() throws Exception {
+    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    QuotaConfig.Limits three =
+        new QuotaConfig.Limits(OptionalLong.empty(), Optional.empty(), OptionalInt.of(3), OptionalLong.empty());
+    Candidate free = freeCandidate();
+    for (int i = 0; i < 3; i++) {
+      assertThat(ledger.admit("jodo", NOW.plusSeconds(i * 10), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free)))
+          .isInstanceOf(BudgetLedger.Admitted.class);
+    }
+    BudgetLedger.Admission fourth =
+        ledger.admit("jodo", NOW.plusSeconds(25), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free));
+    assertThat(fourth).isInstanceOf(BudgetLedger.Limited.class);
+    BudgetLedger.Limited limited = (BudgetLedger.Limited) fourth;
+    assertThat(limited.kind()).isEqualTo("rate_requests");
+    assertThat(limited.used()).isEqualByComparingTo("3");
+    // The first request (at +0 s) leaves the window at +60 s: 35 s from +25 s.
+    assertThat(limited.retryAfter()).isEqualTo(Duration.ofSeconds(35));
+    // Another agent is not affected.
+    assertThat(ledger.admit("other", NOW.plusSeconds(25), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free)))
+        .isInstanceOf(BudgetLedger.Admitted.class);
+    // Once the first request has left the window, the next fits.
+    assertThat(ledger.admit("jodo", NOW.plusSeconds(60).plusMillis(1), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free)))
+        .isInstanceOf(BudgetLedger.Admitted.class);
+  }
+
+  @Test
+  void fallbackAttemptsOfOneRequestCountOnce() throws Exception {
+    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    QuotaConfig.Limits one =
+        new QuotaConfig.Limits(OptionalLong.empty(), Optional.empty(), OptionalInt.of(1), OptionalLong.empty());
+    var first = (BudgetLedger.Admitted) ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, one, List.of(freeCandidate()));
+    assertThat(ledger.admit("jodo", NOW, Intent.CHAT, first.requestId(), 1, 2, one, List.of(freeCandidate())))
+        .isInstanceOf(BudgetLedger.Admitted.class);
+    assertThat(sum("SELECT count(*) FROM agent_requests")).isEqualByComparingTo("1");
+  }
+
+  @Test
+  void tokensPerMinuteCountsReservedTokensAndWaitsForEnoughToExpire() throws Exception {
+    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    QuotaConfig.Limits thousand =
+        new QuotaConfig.Limits(OptionalLong.empty(), Optional.empty(), OptionalInt.empty(), OptionalLong.of(1000));
+    Candidate free = freeCandidate();
+    ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 100, 400, thousand, List.of(free));
+    ledger.admit("jodo", NOW.plusSeconds(20), Intent.CHAT, Optional.empty(), 100, 400, thousand, List.of(free));
+    BudgetLedger.Limited third =
+        (BudgetLedger.Limited) ledger.admit("jodo", NOW.plusSeconds(30), Intent.CHAT, Optional.empty(), 100, 400, thousand, List.of(free));
+    assertThat(third.kind()).isEqualTo("rate_tokens");
+    assertThat(third.used()).isEqualByComparingTo("800");
+    assertThat(third.retryAfter()).isEqualTo(Duration.ofSeconds(30)); // the +0 s request expires at +60 s
+    BudgetLedger.Limited never =
+        (BudgetLedger.Limited) ledger.admit("jodo", NOW.plusSeconds(30), Intent.CHAT, Optional.empty(), 100, 1500, thousand, List.of(free));
+    assertThat(never.kind()).isEqualTo("rate_tokens_never");
+  }
+
+  @Test
+  void tokensPerDayAndCostPerMonthQuotasWaitForTheNextPeriod() throws Exception {
+    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    QuotaConfig.Limits daily =
+        new QuotaConfig.Limits(OptionalLong.of(1000), Optional.empty(), OptionalInt.empty(), OptionalLong.empty());
+    ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 300, 700, daily, List.of(freeCandidate()));
+    BudgetLedger.Limited day =
+        (BudgetLedger.Limited) ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 100, 400, daily, List.of(freeCandidate()));
+    assertThat(day.kind()).isEqualTo("quota_tokens_day");
+    assertThat(day.used()).isEqualByComparingTo("700");
+    assertThat(day.retryAfter()).isEqualTo(Duration.ofHours(12)); // 12:00 → midnight UTC
+
+    QuotaConfig.Limits monthly =
+        new QuotaConfig.Limits(OptionalLong.empty(), Optional.of(new BigDecimal("0.20")), OptionalInt.empty(), OptionalLong.empty());
+    Candidate paid = candidate(CLAUDE, "sonnet", "0.150000", "1.00");
+    assertThat(ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid)))
+        .isInstanceOf(BudgetLedger.Admitted.class);
+    BudgetLedger.Limited month =
+        (BudgetLedger.Limited) ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid));
+    assertThat(month.kind()).isEqualTo("quota_cost_month");
+    assertThat(month.used()).isEqualByComparingTo("0.15");
+    assertThat(month.retryAfter()).isEqualTo(Duration.between(NOW, Instant.parse("2026-04-01T00:00:00Z")));
+  }
+
+  private static Candidate freeCandidate() {
+    ProviderConfig ollama =
+        provider("ollama", ProviderType.OLLAMA, "0", "0", model("llama3", "0", "0", 5, "chat"));
+    return candidate(ollama, "llama3", "0", null);
+  }
+
+  private static void sql(String statement) throws Exception {
+    try (Connection c = kernelA.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(statement);
+    }
+  }
+
+  private static BigDecimal sum(String query) {
+    try (Connection c = kernelA.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(query)) {
+      rs.next();
+      BigDecimal value = rs.getBigDecimal(1);
+      return value == null ? BigDecimal.ZERO : value;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
