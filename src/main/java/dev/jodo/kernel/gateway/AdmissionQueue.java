@@ -7,9 +7,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Bounds one provider's concurrent calls to {@code max_concurrency}. When all slots are taken,
- * callers wait in priority order (repair, realtime, normal, batch; first come first served within
- * a priority) for at most the queue timeout. A freed slot is handed straight to the next waiter, so
- * a newcomer can never overtake the queue.
+ * callers wait in priority order (repair, realtime, normal, batch; first come first served within a
+ * priority) for at most the queue timeout. A freed slot is handed straight to the next waiter, so a
+ * newcomer can never overtake the queue.
  */
 final class AdmissionQueue {
   private final ReentrantLock lock = new ReentrantLock();

@@ -21,8 +21,8 @@ import javax.sql.DataSource;
 /**
  * The budget ledger in Postgres ({@code V2__gateway_ledger.sql}). {@link #admit} takes the agent's
  * limits and the first affordable candidate's worst-case reservation in one round trip; {@link
- * #settle} replaces the reservation with the real cost in another. Both serialize on the
- * provider's {@code budget_months} row, so no concurrency on any number of kernels overspends.
+ * #settle} replaces the reservation with the real cost in another. Both serialize on the provider's
+ * {@code budget_months} row, so no concurrency on any number of kernels overspends.
  */
 final class BudgetLedger {
   private final DataSource dataSource;
@@ -69,12 +69,25 @@ final class BudgetLedger {
       } else {
         ps.setNull(7, Types.INTEGER);
       }
-      setLong(ps, 8, limits.tokensPerMinute().isPresent() ? Optional.of(limits.tokensPerMinute().getAsLong()) : Optional.empty());
-      setLong(ps, 9, limits.tokensPerDay().isPresent() ? Optional.of(limits.tokensPerDay().getAsLong()) : Optional.empty());
+      setLong(
+          ps,
+          8,
+          limits.tokensPerMinute().isPresent()
+              ? Optional.of(limits.tokensPerMinute().getAsLong())
+              : Optional.empty());
+      setLong(
+          ps,
+          9,
+          limits.tokensPerDay().isPresent()
+              ? Optional.of(limits.tokensPerDay().getAsLong())
+              : Optional.empty());
       ps.setBigDecimal(10, limits.costPerMonth().orElse(null));
-      ps.setArray(11, c.createArrayOf("text", candidates.stream().map(x -> x.provider().name()).toArray()));
-      ps.setArray(12, c.createArrayOf("text", candidates.stream().map(x -> x.model().name()).toArray()));
-      ps.setArray(13, c.createArrayOf("numeric", candidates.stream().map(Candidate::worstCase).toArray()));
+      ps.setArray(
+          11, c.createArrayOf("text", candidates.stream().map(x -> x.provider().name()).toArray()));
+      ps.setArray(
+          12, c.createArrayOf("text", candidates.stream().map(x -> x.model().name()).toArray()));
+      ps.setArray(
+          13, c.createArrayOf("numeric", candidates.stream().map(Candidate::worstCase).toArray()));
       ps.setArray(
           14,
           c.createArrayOf(
@@ -92,7 +105,8 @@ final class BudgetLedger {
                 spentSeen(rs.getArray("spent_seen")));
           }
           case "unaffordable" ->
-              new Unaffordable(spentSeen(rs.getArray("spent_seen")), orZero(rs.getBigDecimal("used")));
+              new Unaffordable(
+                  spentSeen(rs.getArray("spent_seen")), orZero(rs.getBigDecimal("used")));
           default ->
               new Limited(
                   outcome,
@@ -104,8 +118,8 @@ final class BudgetLedger {
   }
 
   /**
-   * Records what a reserved call really used ({@code settled}) or releases it ({@code failed},
-   * cost 0). Returns every provider's spend this month.
+   * Records what a reserved call really used ({@code settled}) or releases it ({@code failed}, cost
+   * 0). Returns every provider's spend this month.
    */
   Map<String, BigDecimal> settle(
       long usageId,
@@ -154,7 +168,7 @@ final class BudgetLedger {
                coalesce(sum(cost) FILTER (WHERE created_at >= ? AND created_at < ?), 0) AS month,
                coalesce(sum(cost) FILTER (WHERE created_at >= ?), 0) AS today
           FROM budget_usage
-         WHERE created_at >= least(?, ?)
+         WHERE created_at >= ?
          GROUP BY provider
         """;
     try (Connection c = dataSource.getConnection();
@@ -162,8 +176,8 @@ final class BudgetLedger {
       ps.setTimestamp(1, Timestamp.from(monthStart));
       ps.setTimestamp(2, Timestamp.from(nextMonth));
       ps.setTimestamp(3, Timestamp.from(dayStart));
-      ps.setTimestamp(4, Timestamp.from(monthStart));
-      ps.setTimestamp(5, Timestamp.from(dayStart));
+      // The day of a month's first day starts with the month; otherwise the month starts first.
+      ps.setTimestamp(4, Timestamp.from(monthStart.isBefore(dayStart) ? monthStart : dayStart));
       Map<String, BigDecimal> month = new HashMap<>();
       BigDecimal today = BigDecimal.ZERO;
       try (ResultSet rs = ps.executeQuery()) {

@@ -30,7 +30,8 @@ final class BudgetReport {
     YearMonth month = YearMonth.from(now.atZone(ZoneOffset.UTC));
     Instant monthStart = month.atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     Instant nextMonth = month.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
-    Instant dayStart = LocalDate.ofInstant(now, ZoneOffset.UTC).atStartOfDay(ZoneOffset.UTC).toInstant();
+    Instant dayStart =
+        LocalDate.ofInstant(now, ZoneOffset.UTC).atStartOfDay(ZoneOffset.UTC).toInstant();
     BudgetLedger.Spending spending = ledger.spending(monthStart, nextMonth, dayStart);
 
     Map<String, Object> report = new LinkedHashMap<>();

@@ -159,7 +159,8 @@ final class ChatRequests {
   }
 
   private static int maxTokens(JsonNode body) {
-    String field = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+    String field =
+        body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
     JsonNode value = body.get(field);
     if (value == null || value.isNull()) {
       return DEFAULT_MAX_TOKENS;

@@ -57,9 +57,9 @@ public final class Gateway {
   }
 
   /**
-   * Serves one chat call, streamed to {@code stream} when present. Failures the caller must see
-   * are {@link ApiException}s: 400 (rejected request), 429 (quota, with Retry-After), 503
-   * ({@code no_provider} naming why for each provider, or a full queue).
+   * Serves one chat call, streamed to {@code stream} when present. Failures the caller must see are
+   * {@link ApiException}s: 400 (rejected request), 429 (quota, with Retry-After), 503 ({@code
+   * no_provider} naming why for each provider, or a full queue).
    */
   @SuppressWarnings("try") // the slot is held for the duration of the call, unreferenced
   public Completion complete(
@@ -101,7 +101,9 @@ public final class Gateway {
           metrics.call(candidate, route.intent(), "failed");
           if (e instanceof ProviderException.Rejected rejected) {
             throw new ApiException(
-                400, "upstream_rejected", candidate.provider().name() + ": " + rejected.getMessage());
+                400,
+                "upstream_rejected",
+                candidate.provider().name() + ": " + rejected.getMessage());
           }
           throw new ApiException(
               502, "upstream_failed", candidate.provider().name() + ": " + e.getMessage());
@@ -222,7 +224,8 @@ public final class Gateway {
           Optional.of(usage.total()),
           clock.instant());
     } catch (SQLException e) {
-      throw new IllegalStateException("settling usage " + reserved.usageId() + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "settling usage " + reserved.usageId() + ": " + e.getMessage(), e);
     }
   }
 
@@ -241,7 +244,8 @@ public final class Gateway {
           Optional.empty(),
           clock.instant());
     } catch (SQLException e) {
-      throw new IllegalStateException("releasing usage " + reserved.usageId() + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "releasing usage " + reserved.usageId() + ": " + e.getMessage(), e);
     }
   }
 
@@ -322,7 +326,11 @@ public final class Gateway {
           for (int i = 0; i < remaining.size(); i++) {
             reasons.add(
                 reason(
-                    remaining.get(i), unaffordable.spentSeen(), i, limits, unaffordable.agentCost()));
+                    remaining.get(i),
+                    unaffordable.spentSeen(),
+                    i,
+                    limits,
+                    unaffordable.agentCost()));
           }
           remaining.clear();
           throw noProvider();
@@ -355,7 +363,9 @@ public final class Gateway {
           "no provider can serve this "
               + intent.wire()
               + " request: "
-              + (reasons.isEmpty() ? "no provider is configured for it" : String.join("; ", reasons)));
+              + (reasons.isEmpty()
+                  ? "no provider is configured for it"
+                  : String.join("; ", reasons)));
     }
   }
 }

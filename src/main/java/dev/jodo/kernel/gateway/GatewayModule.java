@@ -32,6 +32,7 @@ public final class GatewayModule implements AutoCloseable {
 
   private final Gateway gateway;
   private final List<Routes> routes;
+  private final Map<String, ProviderClient> clients;
   private final ScheduledExecutorService housekeeping;
 
   public GatewayModule(
@@ -51,6 +52,7 @@ public final class GatewayModule implements AutoCloseable {
         longestTimeout = worst.compareTo(longestTimeout) > 0 ? worst : longestTimeout;
       }
     }
+    this.clients = clients;
     BudgetLedger ledger = new BudgetLedger(dataSource);
     GatewayMetrics metrics = new GatewayMetrics(registry, queues);
     this.gateway =
@@ -109,5 +111,6 @@ public final class GatewayModule implements AutoCloseable {
   @Override
   public void close() {
     housekeeping.shutdownNow();
+    clients.values().forEach(ProviderClient::close);
   }
 }

@@ -104,7 +104,9 @@ final class OpenAiRoutes implements Routes {
       Map<String, Object> item = new LinkedHashMap<>();
       item.put("object", "embedding");
       item.put("index", i);
-      item.put("embedding", format.equals("base64") ? base64(done.vectors().get(i)) : done.vectors().get(i));
+      item.put(
+          "embedding",
+          format.equals("base64") ? base64(done.vectors().get(i)) : done.vectors().get(i));
       data.add(item);
     }
     Map<String, Object> usage = new LinkedHashMap<>();
@@ -166,8 +168,7 @@ final class OpenAiRoutes implements Routes {
         .orElseThrow(
             () ->
                 ApiException.invalidField(
-                    field,
-                    "'" + text + "' is not an intent; use one of " + Intent.valid(true)));
+                    field, "'" + text + "' is not an intent; use one of " + Intent.valid(true)));
   }
 
   private static List<String> inputs(JsonNode input) {

@@ -5,8 +5,8 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 
 /**
- * Cost arithmetic in USD with 6 decimals (seed 000's {@code DECIMAL(10, 6)}). Reservations round
- * up and settlements round half up, so a settled cost never exceeds its reservation.
+ * Cost arithmetic in USD with 6 decimals (seed 000's {@code DECIMAL(10, 6)}). Reservations round up
+ * and settlements round half up, so a settled cost never exceeds its reservation.
  */
 public final class Pricing {
   public static final int SCALE = 6;

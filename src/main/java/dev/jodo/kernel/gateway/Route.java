@@ -4,8 +4,8 @@ import java.util.Optional;
 
 /**
  * How a call picks its provider: a concrete {@code model} goes to the provider that owns it; else
- * the {@code intent}'s preference order. The intent also decides whether the emergency reserve
- * may be spent (repair only).
+ * the {@code intent}'s preference order. The intent also decides whether the emergency reserve may
+ * be spent (repair only).
  */
 public record Route(Intent intent, Optional<String> model) {
   public static Route of(Intent intent) {

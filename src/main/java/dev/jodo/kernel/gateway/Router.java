@@ -110,10 +110,10 @@ final class Router {
   }
 
   /**
-   * Models that list the intent as a capability. A provider the user listed for an intent but
-   * whose models name no such capability (seed 000 lists openai for quick and repair, yet gives
-   * gpt-4o-mini only [code, chat]) serves it with its chat or code models; embeddings need an
-   * embed model.
+   * Models that list the intent as a capability. A provider the user listed for an intent but whose
+   * models name no such capability (seed 000 lists openai for quick and repair, yet gives
+   * gpt-4o-mini only [code, chat]) serves it with its chat or code models; embeddings need an embed
+   * model.
    */
   private static List<ModelConfig> capableModels(ProviderConfig provider, Intent intent) {
     List<ModelConfig> exact =

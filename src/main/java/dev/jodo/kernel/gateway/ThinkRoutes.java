@@ -71,7 +71,10 @@ final class ThinkRoutes implements Routes {
                 () ->
                     ApiException.invalidField(
                         "intent",
-                        "'" + value.asText() + "' is not an intent; use one of " + Intent.valid(false)));
+                        "'"
+                            + value.asText()
+                            + "' is not an intent; use one of "
+                            + Intent.valid(false)));
     if (intent == Intent.EMBED) {
       throw ApiException.invalidField(
           "intent", "embed is not a chat intent; use POST /v1/embeddings or /api/memory/store");
@@ -81,7 +84,8 @@ final class ThinkRoutes implements Routes {
 
   /** {@code priority} field, else {@code X-Jodo-Priority}, else repair for repair, else normal. */
   static Priority priority(Context ctx, JsonNode body, Intent intent) {
-    String text = body.hasNonNull("priority") ? body.get("priority").asText() : ctx.header("X-Jodo-Priority");
+    String text =
+        body.hasNonNull("priority") ? body.get("priority").asText() : ctx.header("X-Jodo-Priority");
     if (text == null || text.isBlank()) {
       return intent == Intent.REPAIR ? Priority.REPAIR : Priority.NORMAL;
     }
@@ -89,6 +93,7 @@ final class ThinkRoutes implements Routes {
         .orElseThrow(
             () ->
                 ApiException.invalidField(
-                    "priority", "'" + text + "' is not a priority; use one of " + Priority.valid()));
+                    "priority",
+                    "'" + text + "' is not a priority; use one of " + Priority.valid()));
   }
 }

@@ -14,9 +14,9 @@ import java.util.List;
  * Token arithmetic the gateway needs before and after a call.
  *
  * <p>{@link #upperBound} is what reservations use: every tokenizer in use (byte-level BPE and
- * SentencePiece with byte fallback) produces at most one token per UTF-8 byte, plus a few tokens
- * of framing per message, plus Anthropic's hidden tool-use system prompt. Reserving on this bound
- * is what makes "never over budget" hold by construction, not by estimate.
+ * SentencePiece with byte fallback) produces at most one token per UTF-8 byte, plus a few tokens of
+ * framing per message, plus Anthropic's hidden tool-use system prompt. Reserving on this bound is
+ * what makes "never over budget" hold by construction, not by estimate.
  *
  * <p>{@link #count} is the cl100k BPE count used when a provider reports no usage (some
  * OpenAI-compatible servers, and a stream our client abandoned).
@@ -34,7 +34,11 @@ final class TokenCounts {
     for (ChatMessage message : request.messages()) {
       bytes += FRAMING_PER_MESSAGE + bytes(message.content()) + bytes(message.toolCallId());
       for (ToolCall call : message.toolCalls()) {
-        bytes += FRAMING_PER_MESSAGE + bytes(call.id()) + bytes(call.name()) + bytes(call.argumentsJson());
+        bytes +=
+            FRAMING_PER_MESSAGE
+                + bytes(call.id())
+                + bytes(call.name())
+                + bytes(call.argumentsJson());
       }
     }
     if (!request.tools().isEmpty()) {

@@ -20,7 +20,12 @@ class AdmissionQueueTest {
     List<String> order = Collections.synchronizedList(new ArrayList<>());
     List<Thread> threads = new ArrayList<>();
     Priority[] arrivals = {
-      Priority.BATCH, Priority.NORMAL, Priority.REALTIME, Priority.BATCH, Priority.REPAIR, Priority.NORMAL
+      Priority.BATCH,
+      Priority.NORMAL,
+      Priority.REALTIME,
+      Priority.BATCH,
+      Priority.REPAIR,
+      Priority.NORMAL
     };
     for (int i = 0; i < arrivals.length; i++) {
       Priority priority = arrivals[i];

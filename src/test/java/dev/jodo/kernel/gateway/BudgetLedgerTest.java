@@ -91,12 +91,26 @@ class BudgetLedgerTest {
                 start.await();
                 BudgetLedger.Admission admission =
                     ledger.admit(
-                        "jodo", NOW, Intent.CHAT, Optional.empty(), 100, 6000, NONE, List.of(expensive));
+                        "jodo",
+                        NOW,
+                        Intent.CHAT,
+                        Optional.empty(),
+                        100,
+                        6000,
+                        NONE,
+                        List.of(expensive));
                 if (admission instanceof BudgetLedger.Admitted admitted) {
                   // Settle below the reservation, as a real call does.
                   ledger.settle(
-                      admitted.usageId(), "settled", 50, 900, new BigDecimal("0.013650"),
-                      null, Optional.empty(), Optional.empty(), NOW);
+                      admitted.usageId(),
+                      "settled",
+                      50,
+                      900,
+                      new BigDecimal("0.013650"),
+                      null,
+                      Optional.empty(),
+                      Optional.empty(),
+                      NOW);
                   return true;
                 }
                 return false;
@@ -115,7 +129,8 @@ class BudgetLedgerTest {
     assertThat(spent).isLessThanOrEqualTo(new BigDecimal("1.00"));
     assertThat(observed).isNotEmpty().allMatch(v -> v.compareTo(new BigDecimal("1.00")) <= 0);
     assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo(spent);
-    assertThat(spent).isEqualByComparingTo(new BigDecimal("0.013650").multiply(BigDecimal.valueOf(admitted)));
+    assertThat(spent)
+        .isEqualByComparingTo(new BigDecimal("0.013650").multiply(BigDecimal.valueOf(admitted)));
     // With settlements freeing room, more than the 10 that fit at once get through, never all.
     assertThat(admitted).isBetween(10, 63);
   }
@@ -131,7 +146,14 @@ class BudgetLedgerTest {
           pool.submit(
               () ->
                   ledger.admit(
-                      "jodo", NOW, Intent.CHAT, Optional.empty(), 100, 6000, NONE, List.of(expensive))));
+                      "jodo",
+                      NOW,
+                      Intent.CHAT,
+                      Optional.empty(),
+                      100,
+                      6000,
+                      NONE,
+                      List.of(expensive))));
     }
     int admitted = 0;
     for (Future<BudgetLedger.Admission> result : results) {
@@ -146,11 +168,14 @@ class BudgetLedgerTest {
   @Test
   void firstAffordableCandidateIsChosenAndTheOthersReportWhatTheySaw() throws Exception {
     BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
-    sql("INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'sonnet', 0.95, '2026-03-02T00:00:00Z')");
+    sql(
+        "INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'sonnet', 0.95, '2026-03-02T00:00:00Z')");
     ProviderConfig ollama =
         provider("ollama", ProviderType.OLLAMA, "0", "0", model("llama3", "0", "0", 5, "chat"));
     List<Candidate> candidates =
-        List.of(candidate(CLAUDE, "sonnet", "0.100000", "0.90"), candidate(ollama, "llama3", "0", null));
+        List.of(
+            candidate(CLAUDE, "sonnet", "0.100000", "0.90"),
+            candidate(ollama, "llama3", "0", null));
     BudgetLedger.Admission admission =
         ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 10, 20, NONE, candidates);
     assertThat(admission).isInstanceOf(BudgetLedger.Admitted.class);
@@ -165,23 +190,60 @@ class BudgetLedgerTest {
     Candidate call = candidate(CLAUDE, "sonnet", "0.600000", "1.00");
     Instant lastMoment = Instant.parse("2026-03-31T23:59:59.900Z");
     Instant nextMonth = Instant.parse("2026-04-01T00:00:00Z");
-    var first = (BudgetLedger.Admitted) ledger.admit("jodo", lastMoment, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call));
-    assertThat(ledger.admit("jodo", lastMoment, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call)))
+    var first =
+        (BudgetLedger.Admitted)
+            ledger.admit(
+                "jodo", lastMoment, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call));
+    assertThat(
+            ledger.admit(
+                "jodo", lastMoment, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call)))
         .isInstanceOf(BudgetLedger.Unaffordable.class);
     // A new month: the whole budget again, even before March's reservation settles.
-    assertThat(ledger.admit("jodo", nextMonth, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call)))
+    assertThat(
+            ledger.admit(
+                "jodo", nextMonth, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call)))
         .isInstanceOf(BudgetLedger.Admitted.class);
     // March's reservation settles in April but stays in March.
-    ledger.settle(first.usageId(), "settled", 1, 1, new BigDecimal("0.000018"), null, Optional.empty(), Optional.empty(), nextMonth);
-    assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-03-01'")).isEqualByComparingTo("0.000018");
-    assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-04-01'")).isEqualByComparingTo("0.600000");
+    ledger.settle(
+        first.usageId(),
+        "settled",
+        1,
+        1,
+        new BigDecimal("0.000018"),
+        null,
+        Optional.empty(),
+        Optional.empty(),
+        nextMonth);
+    assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-03-01'"))
+        .isEqualByComparingTo("0.000018");
+    assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-04-01'"))
+        .isEqualByComparingTo("0.600000");
   }
 
   @Test
   void failedCallIsReleasedToZeroWithItsError() throws Exception {
     BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
-    var admitted = (BudgetLedger.Admitted) ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(candidate(CLAUDE, "sonnet", "0.5", "1.00")));
-    ledger.settle(admitted.usageId(), "failed", 0, 0, BigDecimal.ZERO, "claude: HTTP 529 overloaded", Optional.empty(), Optional.empty(), NOW);
+    var admitted =
+        (BudgetLedger.Admitted)
+            ledger.admit(
+                "jodo",
+                NOW,
+                Intent.CHAT,
+                Optional.empty(),
+                1,
+                2,
+                NONE,
+                List.of(candidate(CLAUDE, "sonnet", "0.5", "1.00")));
+    ledger.settle(
+        admitted.usageId(),
+        "failed",
+        0,
+        0,
+        BigDecimal.ZERO,
+        "claude: HTTP 529 overloaded",
+        Optional.empty(),
+        Optional.empty(),
+        NOW);
     assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo("0");
     try (Connection c = kernelA.dataSource().getConnection();
         Statement s = c.createStatement();
@@ -197,14 +259,25 @@ class BudgetLedgerTest {
   void requestsPerMinuteAllowsExactlyTheLimitAndSaysWhenTheNextFits() throws Exception {
     BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
     QuotaConfig.Limits three =
-        new QuotaConfig.Limits(OptionalLong.empty(), Optional.empty(), OptionalInt.of(3), OptionalLong.empty());
+        new QuotaConfig.Limits(
+            OptionalLong.empty(), Optional.empty(), OptionalInt.of(3), OptionalLong.empty());
     Candidate free = freeCandidate();
     for (int i = 0; i < 3; i++) {
-      assertThat(ledger.admit("jodo", NOW.plusSeconds(i * 10), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free)))
+      assertThat(
+              ledger.admit(
+                  "jodo",
+                  NOW.plusSeconds(i * 10),
+                  Intent.CHAT,
+                  Optional.empty(),
+                  1,
+                  2,
+                  three,
+                  List.of(free)))
           .isInstanceOf(BudgetLedger.Admitted.class);
     }
     BudgetLedger.Admission fourth =
-        ledger.admit("jodo", NOW.plusSeconds(25), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free));
+        ledger.admit(
+            "jodo", NOW.plusSeconds(25), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free));
     assertThat(fourth).isInstanceOf(BudgetLedger.Limited.class);
     BudgetLedger.Limited limited = (BudgetLedger.Limited) fourth;
     assertThat(limited.kind()).isEqualTo("rate_requests");
@@ -212,10 +285,28 @@ class BudgetLedgerTest {
     // The first request (at +0 s) leaves the window at +60 s: 35 s from +25 s.
     assertThat(limited.retryAfter()).isEqualTo(Duration.ofSeconds(35));
     // Another agent is not affected.
-    assertThat(ledger.admit("other", NOW.plusSeconds(25), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free)))
+    assertThat(
+            ledger.admit(
+                "other",
+                NOW.plusSeconds(25),
+                Intent.CHAT,
+                Optional.empty(),
+                1,
+                2,
+                three,
+                List.of(free)))
         .isInstanceOf(BudgetLedger.Admitted.class);
     // Once the first request has left the window, the next fits.
-    assertThat(ledger.admit("jodo", NOW.plusSeconds(60).plusMillis(1), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free)))
+    assertThat(
+            ledger.admit(
+                "jodo",
+                NOW.plusSeconds(60).plusMillis(1),
+                Intent.CHAT,
+                Optional.empty(),
+                1,
+                2,
+                three,
+                List.of(free)))
         .isInstanceOf(BudgetLedger.Admitted.class);
   }
 
@@ -223,9 +314,15 @@ class BudgetLedgerTest {
   void fallbackAttemptsOfOneRequestCountOnce() throws Exception {
     BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
     QuotaConfig.Limits one =
-        new QuotaConfig.Limits(OptionalLong.empty(), Optional.empty(), OptionalInt.of(1), OptionalLong.empty());
-    var first = (BudgetLedger.Admitted) ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, one, List.of(freeCandidate()));
-    assertThat(ledger.admit("jodo", NOW, Intent.CHAT, first.requestId(), 1, 2, one, List.of(freeCandidate())))
+        new QuotaConfig.Limits(
+            OptionalLong.empty(), Optional.empty(), OptionalInt.of(1), OptionalLong.empty());
+    var first =
+        (BudgetLedger.Admitted)
+            ledger.admit(
+                "jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, one, List.of(freeCandidate()));
+    assertThat(
+            ledger.admit(
+                "jodo", NOW, Intent.CHAT, first.requestId(), 1, 2, one, List.of(freeCandidate())))
         .isInstanceOf(BudgetLedger.Admitted.class);
     assertThat(sum("SELECT count(*) FROM agent_requests")).isEqualByComparingTo("1");
   }
@@ -234,17 +331,45 @@ class BudgetLedgerTest {
   void tokensPerMinuteCountsReservedTokensAndWaitsForEnoughToExpire() throws Exception {
     BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
     QuotaConfig.Limits thousand =
-        new QuotaConfig.Limits(OptionalLong.empty(), Optional.empty(), OptionalInt.empty(), OptionalLong.of(1000));
+        new QuotaConfig.Limits(
+            OptionalLong.empty(), Optional.empty(), OptionalInt.empty(), OptionalLong.of(1000));
     Candidate free = freeCandidate();
     ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 100, 400, thousand, List.of(free));
-    ledger.admit("jodo", NOW.plusSeconds(20), Intent.CHAT, Optional.empty(), 100, 400, thousand, List.of(free));
+    ledger.admit(
+        "jodo",
+        NOW.plusSeconds(20),
+        Intent.CHAT,
+        Optional.empty(),
+        100,
+        400,
+        thousand,
+        List.of(free));
     BudgetLedger.Limited third =
-        (BudgetLedger.Limited) ledger.admit("jodo", NOW.plusSeconds(30), Intent.CHAT, Optional.empty(), 100, 400, thousand, List.of(free));
+        (BudgetLedger.Limited)
+            ledger.admit(
+                "jodo",
+                NOW.plusSeconds(30),
+                Intent.CHAT,
+                Optional.empty(),
+                100,
+                400,
+                thousand,
+                List.of(free));
     assertThat(third.kind()).isEqualTo("rate_tokens");
     assertThat(third.used()).isEqualByComparingTo("800");
-    assertThat(third.retryAfter()).isEqualTo(Duration.ofSeconds(30)); // the +0 s request expires at +60 s
+    assertThat(third.retryAfter())
+        .isEqualTo(Duration.ofSeconds(30)); // the +0 s request expires at +60 s
     BudgetLedger.Limited never =
-        (BudgetLedger.Limited) ledger.admit("jodo", NOW.plusSeconds(30), Intent.CHAT, Optional.empty(), 100, 1500, thousand, List.of(free));
+        (BudgetLedger.Limited)
+            ledger.admit(
+                "jodo",
+                NOW.plusSeconds(30),
+                Intent.CHAT,
+                Optional.empty(),
+                100,
+                1500,
+                thousand,
+                List.of(free));
     assertThat(never.kind()).isEqualTo("rate_tokens_never");
   }
 
@@ -252,24 +377,42 @@ class BudgetLedgerTest {
   void tokensPerDayAndCostPerMonthQuotasWaitForTheNextPeriod() throws Exception {
     BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
     QuotaConfig.Limits daily =
-        new QuotaConfig.Limits(OptionalLong.of(1000), Optional.empty(), OptionalInt.empty(), OptionalLong.empty());
-    ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 300, 700, daily, List.of(freeCandidate()));
+        new QuotaConfig.Limits(
+            OptionalLong.of(1000), Optional.empty(), OptionalInt.empty(), OptionalLong.empty());
+    ledger.admit(
+        "jodo", NOW, Intent.CHAT, Optional.empty(), 300, 700, daily, List.of(freeCandidate()));
     BudgetLedger.Limited day =
-        (BudgetLedger.Limited) ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 100, 400, daily, List.of(freeCandidate()));
+        (BudgetLedger.Limited)
+            ledger.admit(
+                "jodo",
+                NOW,
+                Intent.CHAT,
+                Optional.empty(),
+                100,
+                400,
+                daily,
+                List.of(freeCandidate()));
     assertThat(day.kind()).isEqualTo("quota_tokens_day");
     assertThat(day.used()).isEqualByComparingTo("700");
     assertThat(day.retryAfter()).isEqualTo(Duration.ofHours(12)); // 12:00 → midnight UTC
 
     QuotaConfig.Limits monthly =
-        new QuotaConfig.Limits(OptionalLong.empty(), Optional.of(new BigDecimal("0.20")), OptionalInt.empty(), OptionalLong.empty());
+        new QuotaConfig.Limits(
+            OptionalLong.empty(),
+            Optional.of(new BigDecimal("0.20")),
+            OptionalInt.empty(),
+            OptionalLong.empty());
     Candidate paid = candidate(CLAUDE, "sonnet", "0.150000", "1.00");
-    assertThat(ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid)))
+    assertThat(
+            ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid)))
         .isInstanceOf(BudgetLedger.Admitted.class);
     BudgetLedger.Limited month =
-        (BudgetLedger.Limited) ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid));
+        (BudgetLedger.Limited)
+            ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid));
     assertThat(month.kind()).isEqualTo("quota_cost_month");
     assertThat(month.used()).isEqualByComparingTo("0.15");
-    assertThat(month.retryAfter()).isEqualTo(Duration.between(NOW, Instant.parse("2026-04-01T00:00:00Z")));
+    assertThat(month.retryAfter())
+        .isEqualTo(Duration.between(NOW, Instant.parse("2026-04-01T00:00:00Z")));
   }
 
   private static Candidate freeCandidate() {

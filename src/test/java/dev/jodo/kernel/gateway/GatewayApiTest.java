@@ -158,7 +158,8 @@ class GatewayApiTest {
     assertThat(body.path("cost").decimalValue()).isEqualByComparingTo("0.01935");
     assertThat(body.path("budget_remaining").path("claude").decimalValue())
         .isEqualByComparingTo("19.98065");
-    assertThat(body.path("budget_remaining").path("openai").decimalValue()).isEqualByComparingTo("10");
+    assertThat(body.path("budget_remaining").path("openai").decimalValue())
+        .isEqualByComparingTo("10");
     assertThat(body.path("budget_remaining").path("ollama").asText()).isEqualTo("unlimited");
 
     JsonNode sent = anthropic.requests().get(0).body();
@@ -168,14 +169,18 @@ class GatewayApiTest {
     assertThat(anthropic.requests().get(0).headers().get("x-api-key")).isEqualTo("sk-ant-test");
 
     List<String> rows =
-        rows("SELECT provider, model, intent, tokens_in, tokens_out, cost, requested_by, status FROM budget_usage");
+        rows(
+            "SELECT provider, model, intent, tokens_in, tokens_out, cost, requested_by, status FROM budget_usage");
     assertThat(rows)
         .containsExactly("claude|claude-sonnet-4-20250514|code|450|1200|0.019350|jodo|settled");
   }
 
   @Test
   void defaultsAreOneThousandTokensAtTemperatureSevenTenths() {
-    http.post("/api/think", jodo, "{\"intent\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    http.post(
+        "/api/think",
+        jodo,
+        "{\"intent\":\"chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     JsonNode sent = openai.requests().get(0).body();
     assertThat(sent.path("max_tokens").asInt()).isEqualTo(1000);
     assertThat(sent.path("temperature").asDouble()).isEqualTo(0.7);
@@ -193,7 +198,8 @@ class GatewayApiTest {
     assertThat(rows).hasSize(2);
     assertThat(rows.get(0)).isEqualTo("claude|failed|0.000000");
     assertThat(rows.get(1)).isEqualTo("openai|settled|0.000005");
-    assertThat(rows("SELECT error FROM budget_usage WHERE status = 'failed'").get(0)).contains("500");
+    assertThat(rows("SELECT error FROM budget_usage WHERE status = 'failed'").get(0))
+        .contains("500");
   }
 
   @Test
@@ -222,7 +228,8 @@ class GatewayApiTest {
   @Test
   void emergencyReserveIsOnlyForRepair() throws Exception {
     // $18.50 of claude's $20 spent: normal intents may use $18, repair all $20.
-    sql("INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'claude-sonnet-4-20250514', 18.5, now())");
+    sql(
+        "INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'claude-sonnet-4-20250514', 18.5, now())");
     Response code = think("code");
     assertThat(code.json().path("provider").asText()).isEqualTo("openai");
     Response repair = think("repair");
@@ -231,7 +238,8 @@ class GatewayApiTest {
 
   @Test
   void unaffordableEverywhereFallsBackToTheCheapestUnlistedProvider() throws Exception {
-    sql("INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'x', 20, now()), ('openai', 'x', 10, now())");
+    sql(
+        "INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'x', 20, now()), ('openai', 'x', 10, now())");
     Response repair = think("repair");
     assertThat(repair.status()).isEqualTo(200);
     assertThat(repair.json().path("provider").asText()).isEqualTo("ollama");
@@ -239,7 +247,8 @@ class GatewayApiTest {
 
   @Test
   void budgetReportsSeedFieldsFromUsage() throws Exception {
-    sql("INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'x', 5.5, now()), ('openai', 'x', 0.25, now() - interval '40 days')");
+    sql(
+        "INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'x', 5.5, now()), ('openai', 'x', 0.25, now() - interval '40 days')");
     Response response = http.get("/api/budget", jodo);
     assertThat(response.status()).isEqualTo(200);
     JsonNode claude = response.json().path("providers").path("claude");
@@ -251,23 +260,33 @@ class GatewayApiTest {
     JsonNode free = response.json().path("providers").path("ollama");
     assertThat(free.path("monthly_budget").asInt()).isZero();
     assertThat(free.path("remaining").asText()).isEqualTo("unlimited");
-    assertThat(response.json().path("total_spent_today").decimalValue()).isEqualByComparingTo("5.5");
-    assertThat(response.json().path("budget_resets").asText()).matches("\\d{4}-\\d{2}-01T00:00:00Z");
+    assertThat(response.json().path("total_spent_today").decimalValue())
+        .isEqualByComparingTo("5.5");
+    assertThat(response.json().path("budget_resets").asText())
+        .matches("\\d{4}-\\d{2}-01T00:00:00Z");
   }
 
   @Test
   void badRequestsAre400NamingTheField() {
     assertThat(error("{\"intent\":\"dance\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"))
         .isEqualTo("intent: 'dance' is not an intent; use one of code, chat, quick, repair");
-    assertThat(error("{\"intent\":\"chat\"}")).isEqualTo("messages: missing; send at least one message");
-    assertThat(error("{\"intent\":\"chat\",\"messages\":[]}")).isEqualTo("messages: empty; send at least one message");
+    assertThat(error("{\"intent\":\"chat\"}"))
+        .isEqualTo("messages: missing; send at least one message");
+    assertThat(error("{\"intent\":\"chat\",\"messages\":[]}"))
+        .isEqualTo("messages: empty; send at least one message");
     assertThat(error("{\"intent\":\"chat\",\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}"))
         .isEqualTo("messages[0].role: 'robot' is not a role; use system, user, assistant or tool");
-    assertThat(error("{\"intent\":\"chat\",\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"))
+    assertThat(
+            error(
+                "{\"intent\":\"chat\",\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"))
         .isEqualTo("max_tokens: 0 must be at least 1");
-    assertThat(error("{\"intent\":\"chat\",\"temperature\":2.5,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"))
+    assertThat(
+            error(
+                "{\"intent\":\"chat\",\"temperature\":2.5,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"))
         .isEqualTo("temperature: 2.5 is outside 0 to 2");
-    assertThat(error("{\"intent\":\"code\",\"max_tokens\":9000,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"))
+    assertThat(
+            error(
+                "{\"intent\":\"code\",\"max_tokens\":9000,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"))
         .doesNotContain("max_tokens must"); // claude is skipped as too long; openai serves
   }
 
@@ -294,15 +313,19 @@ class GatewayApiTest {
     assertThat(third.status()).isEqualTo(429);
     assertThat(third.errorCode()).isEqualTo("rate_limited");
     assertThat(third.errorMessage())
-        .isEqualTo("agent 'limited' made 2 requests in the last minute; its limit is 2 requests_per_minute");
-    assertThat(third.header("Retry-After")).hasValueSatisfying(v -> assertThat(Integer.parseInt(v)).isBetween(55, 60));
+        .isEqualTo(
+            "agent 'limited' made 2 requests in the last minute; its limit is 2 requests_per_minute");
+    assertThat(third.header("Retry-After"))
+        .hasValueSatisfying(v -> assertThat(Integer.parseInt(v)).isBetween(55, 60));
   }
 
   @Test
   void fullProviderQueueIs503WithRetryAfter() throws Exception {
     ollama.delay(Duration.ofMillis(2500));
     String body = "{\"intent\":\"quick\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-    var slow = java.util.concurrent.CompletableFuture.supplyAsync(() -> http.post("/api/think", jodo, body));
+    var slow =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> http.post("/api/think", jodo, body));
     long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
     while (ollama.inFlight() == 0 && System.nanoTime() < deadline) {
       Thread.sleep(10);
@@ -315,7 +338,8 @@ class GatewayApiTest {
     assertThat(queued.errorCode()).isEqualTo("provider_busy");
     assertThat(queued.header("Retry-After")).contains("1");
     assertThat(slow.get().status()).isEqualTo(200);
-    assertThat(rows("SELECT count(*) FROM budget_usage WHERE status = 'failed'")).containsExactly("1");
+    assertThat(rows("SELECT count(*) FROM budget_usage WHERE status = 'failed'"))
+        .containsExactly("1");
   }
 
   @Test
@@ -327,7 +351,8 @@ class GatewayApiTest {
     JsonNode body = byModel.json();
     assertThat(body.path("object").asText()).isEqualTo("chat.completion");
     assertThat(body.path("model").asText()).isEqualTo("gpt-4o-mini");
-    assertThat(body.path("choices").get(0).path("message").path("content").asText()).isEqualTo("from openai");
+    assertThat(body.path("choices").get(0).path("message").path("content").asText())
+        .isEqualTo("from openai");
     assertThat(body.path("choices").get(0).path("finish_reason").asText()).isEqualTo("stop");
     assertThat(body.path("usage").path("total_tokens").asInt()).isPositive();
 
@@ -335,7 +360,8 @@ class GatewayApiTest {
     assertThat(byAlias.json().path("model").asText()).isEqualTo("claude-sonnet-4-20250514");
 
     var request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + kernel.port() + "/v1/chat/completions"))
+        HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + kernel.port() + "/v1/chat/completions"))
             .header("Authorization", "Bearer " + jodo)
             .header("X-Jodo-Intent", "code")
             .POST(HttpRequest.BodyPublishers.ofString(chat("gpt-4o-mini", false)))
@@ -345,7 +371,8 @@ class GatewayApiTest {
     Response unknown = http.post("/v1/chat/completions", jodo, chat("gpt-9", false));
     assertThat(unknown.status()).isEqualTo(400);
     assertThat(unknown.errorMessage())
-        .isEqualTo("model: 'gpt-9' is not a configured model; use one of GET /v1/models, or jodo:<intent>");
+        .isEqualTo(
+            "model: 'gpt-9' is not a configured model; use one of GET /v1/models, or jodo:<intent>");
   }
 
   @Test
@@ -365,7 +392,8 @@ class GatewayApiTest {
     JsonNode call = choice.path("message").path("tool_calls").get(0);
     assertThat(call.path("id").asText()).isEqualTo("toolu_1");
     assertThat(call.path("function").path("name").asText()).isEqualTo("get_weather");
-    assertThat(MAPPER.readTree(call.path("function").path("arguments").asText()).path("city").asText())
+    assertThat(
+            MAPPER.readTree(call.path("function").path("arguments").asText()).path("city").asText())
         .isEqualTo("Oslo");
     JsonNode sentTool = anthropic.requests().get(0).body().path("tools").get(0);
     assertThat(sentTool.path("name").asText()).isEqualTo("get_weather");
@@ -377,7 +405,8 @@ class GatewayApiTest {
     anthropic.streamChunks(List.of("Hel", "lo ", "world")).usage(12, 3);
     HttpResponse<String> response = send(streamRequest("jodo:code"));
     assertThat(response.statusCode()).isEqualTo(200);
-    assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
+    assertThat(response.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
     List<JsonNode> events = new ArrayList<>();
     for (String line : response.body().split("\n")) {
       if (line.startsWith("data: ") && !line.equals("data: [DONE]")) {
@@ -386,9 +415,11 @@ class GatewayApiTest {
     }
     assertThat(response.body().strip()).endsWith("data: [DONE]");
     StringBuilder text = new StringBuilder();
-    events.forEach(e -> text.append(e.path("choices").path(0).path("delta").path("content").asText("")));
+    events.forEach(
+        e -> text.append(e.path("choices").path(0).path("delta").path("content").asText("")));
     assertThat(text.toString()).isEqualTo("Hello world");
-    assertThat(events.get(0).path("choices").get(0).path("delta").path("role").asText()).isEqualTo("assistant");
+    assertThat(events.get(0).path("choices").get(0).path("delta").path("role").asText())
+        .isEqualTo("assistant");
     JsonNode finish = events.get(events.size() - 2);
     assertThat(finish.path("choices").get(0).path("finish_reason").asText()).isEqualTo("stop");
     JsonNode usage = events.get(events.size() - 1);
@@ -445,7 +476,8 @@ class GatewayApiTest {
     assertThat(body.path("data")).hasSize(2);
     assertThat(body.path("data").get(1).path("index").asInt()).isEqualTo(1);
     assertThat(body.path("data").get(0).path("embedding")).hasSize(16);
-    assertThat(rows("SELECT provider, intent, status FROM budget_usage")).containsExactly("openai|embed|settled");
+    assertThat(rows("SELECT provider, intent, status FROM budget_usage"))
+        .containsExactly("openai|embed|settled");
   }
 
   @Test
@@ -491,7 +523,8 @@ class GatewayApiTest {
   }
 
   private static HttpRequest streamRequest(String model) {
-    return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + kernel.port() + "/v1/chat/completions"))
+    return HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + kernel.port() + "/v1/chat/completions"))
         .header("Authorization", "Bearer " + jodo)
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(chat(model, true)))

@@ -56,8 +56,14 @@ class GatewayBudgetRaceTest {
     try (FakeProvider anthropic = FakeProvider.anthropic("sk-ant-race")) {
       anthropic.delay(Duration.ofMillis(30)).usage(20, 6000);
       Map<String, String> env = Map.of("ANTHROPIC_URL", anthropic.baseUrl());
-      Kernel a = Kernel.start(TestConfigs.kernelConfig(temp.resolve("a"), database, CONFIG, env), Kernel.Options.defaults());
-      Kernel b = Kernel.start(TestConfigs.kernelConfig(temp.resolve("b"), database, CONFIG, env), Kernel.Options.defaults());
+      Kernel a =
+          Kernel.start(
+              TestConfigs.kernelConfig(temp.resolve("a"), database, CONFIG, env),
+              Kernel.Options.defaults());
+      Kernel b =
+          Kernel.start(
+              TestConfigs.kernelConfig(temp.resolve("b"), database, CONFIG, env),
+              Kernel.Options.defaults());
       try {
         String token = a.tokens().createAgentToken("jodo", EnumSet.of(Scope.THINK)).token().value();
         // Worst case per call: max_tokens 6250 x $15/M = $0.09375 plus the input bound: 64 calls
@@ -105,7 +111,8 @@ class GatewayBudgetRaceTest {
           assertThat(rs.getInt(2)).isEqualTo(ok);
           assertThat(rs.getInt(3)).isZero();
           // Each success cost 20 x $3/M + 6000 x $15/M = $0.09006.
-          assertThat(spent).isEqualByComparingTo(new BigDecimal("0.090060").multiply(BigDecimal.valueOf(ok)));
+          assertThat(spent)
+              .isEqualByComparingTo(new BigDecimal("0.090060").multiply(BigDecimal.valueOf(ok)));
         }
         assertThat(ok + refused).isEqualTo(64);
         assertThat(ok).isBetween(10, 11);

@@ -38,7 +38,8 @@ final class GatewayFixtures {
         4);
   }
 
-  static Candidate candidate(ProviderConfig provider, String model, String worstCase, String limit) {
+  static Candidate candidate(
+      ProviderConfig provider, String model, String worstCase, String limit) {
     return new Candidate(
         provider,
         provider.models().get(model),

@@ -57,8 +57,7 @@ class OpenAiSdkTest {
                     "CLAUDE_API_KEY", "sk-ant-test",
                     "OPENAI_API_KEY", "sk-openai-test")),
             Kernel.Options.defaults());
-    String token =
-        kernel.tokens().createAgentToken("sdk", EnumSet.of(Scope.THINK)).token().value();
+    String token = kernel.tokens().createAgentToken("sdk", EnumSet.of(Scope.THINK)).token().value();
     client =
         OpenAIOkHttpClient.builder()
             .baseUrl("http://127.0.0.1:" + kernel.port() + "/v1")
@@ -107,7 +106,10 @@ class OpenAiSdkTest {
             .chat()
             .completions()
             .createStreaming(
-                ChatCompletionCreateParams.builder().model("gpt-4o-mini").addUserMessage("count").build())) {
+                ChatCompletionCreateParams.builder()
+                    .model("gpt-4o-mini")
+                    .addUserMessage("count")
+                    .build())) {
       for (ChatCompletionChunk chunk : (Iterable<ChatCompletionChunk>) stream.stream()::iterator) {
         chunk.choices().forEach(choice -> choice.delta().content().ifPresent(text::append));
         if (chunk.usage().isPresent()) {
@@ -126,7 +128,11 @@ class OpenAiSdkTest {
     CreateEmbeddingResponse response =
         client
             .embeddings()
-            .create(EmbeddingCreateParams.builder().model("text-embedding-3-small").input("remember me").build());
+            .create(
+                EmbeddingCreateParams.builder()
+                    .model("text-embedding-3-small")
+                    .input("remember me")
+                    .build());
     assertThat(response.data()).hasSize(1);
     assertThat(response.data().get(0).embedding()).hasSize(12);
   }

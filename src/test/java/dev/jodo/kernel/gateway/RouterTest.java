@@ -83,13 +83,19 @@ class RouterTest {
     var best = GatewayFixtures.model("opus", "15", "75", 10, "code");
     var claude =
         GatewayFixtures.provider(
-            "claude", dev.jodo.kernel.platform.config.ProviderType.ANTHROPIC, "20", "2", cheap, best);
+            "claude",
+            dev.jodo.kernel.platform.config.ProviderType.ANTHROPIC,
+            "20",
+            "2",
+            cheap,
+            best);
     Router router =
         new Router(
             Map.of("claude", claude),
             new dev.jodo.kernel.platform.config.RoutingConfig(
                 "best_affordable", Map.of("code", List.of("claude"))));
-    assertThat(labels(router.forIntent(Intent.CODE, 10, 10))).containsExactly("claude/opus", "claude/haiku");
+    assertThat(labels(router.forIntent(Intent.CODE, 10, 10)))
+        .containsExactly("claude/opus", "claude/haiku");
   }
 
   @Test

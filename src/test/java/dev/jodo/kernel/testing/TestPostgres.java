@@ -48,17 +48,66 @@ public final class TestPostgres {
       if (url != null && !url.isBlank()) {
         server = DatabaseTarget.External.parse(url, 5);
       } else {
-        Path home = Path.of("target", "test-home").toAbsolutePath();
+        // One cluster per test JVM, so parallel runs (surefire, failsafe, a developer's second
+        // terminal) never stop each other's server; clusters of dead JVMs are cleaned up here.
+        Path root = Path.of("target", "test-postgres").toAbsolutePath();
+        removeOrphans(root);
+        Path home = root.resolve(Long.toString(ProcessHandle.current().pid()));
         PrivatePostgres postgres =
             PrivatePostgres.start(
                 home,
                 new DatabaseTarget.Private(5),
                 line -> System.err.println("[test-postgres] " + line));
-        Runtime.getRuntime().addShutdownHook(new Thread(postgres::close, "test-postgres-stop"));
+        Runtime.getRuntime()
+            .addShutdownHook(
+                new Thread(
+                    () -> {
+                      Path data = PrivatePostgres.dataRoot(home);
+                      postgres.close();
+                      deleteTree(data);
+                      deleteTree(home);
+                    },
+                    "test-postgres-stop"));
         server = postgres.target();
       }
     }
     return server;
+  }
+
+  private static void removeOrphans(Path root) {
+    if (!java.nio.file.Files.isDirectory(root)) {
+      return;
+    }
+    try (var homes = java.nio.file.Files.list(root)) {
+      for (Path home : homes.toList()) {
+        long pid;
+        try {
+          pid = Long.parseLong(home.getFileName().toString());
+        } catch (NumberFormatException e) {
+          continue;
+        }
+        if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+          continue;
+        }
+        Path data = PrivatePostgres.dataRoot(home);
+        PrivatePostgres.stopIfRunning(home, line -> {});
+        deleteTree(data);
+        deleteTree(home);
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    if (!java.nio.file.Files.exists(dir)) {
+      return;
+    }
+    try (var paths = java.nio.file.Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (java.io.IOException e) {
+      // Best effort: the next run removes what is left.
+    }
   }
 
   private static void execute(DatabaseTarget.External target, String sql) {

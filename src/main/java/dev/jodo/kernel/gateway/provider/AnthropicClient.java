@@ -8,7 +8,7 @@ import java.util.Map;
  * Anthropic's Messages API: {@code POST {base_url}/v1/messages} with {@code x-api-key} and {@code
  * anthropic-version}. A stream must end with {@code message_stop}. Anthropic has no embeddings.
  */
-public final class AnthropicClient implements ProviderClient, AutoCloseable {
+public final class AnthropicClient implements ProviderClient {
   static final String VERSION = "2023-06-01";
   private static final String MESSAGES = "/v1/messages";
 

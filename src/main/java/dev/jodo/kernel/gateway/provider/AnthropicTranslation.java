@@ -56,7 +56,8 @@ final class AnthropicTranslation {
       body.put("system", String.join("\n\n", system));
     }
     body.set("messages", messages);
-    body.put("temperature", request.temperature());
+    // Anthropic accepts 0 to 1 where OpenAI accepts 0 to 2: clamp rather than fail the call.
+    body.put("temperature", Math.min(1.0, request.temperature()));
     if (!request.stop().isEmpty()) {
       ArrayNode stop = body.putArray("stop_sequences");
       request.stop().forEach(stop::add);

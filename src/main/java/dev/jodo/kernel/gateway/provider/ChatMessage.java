@@ -8,7 +8,8 @@ import java.util.Objects;
  * provider client translates to and from). {@code content} is null for an assistant message that
  * only calls tools; {@code toolCallId} is set on {@code tool} messages.
  */
-public record ChatMessage(String role, String content, List<ToolCall> toolCalls, String toolCallId) {
+public record ChatMessage(
+    String role, String content, List<ToolCall> toolCalls, String toolCallId) {
   public ChatMessage {
     Objects.requireNonNull(role, "role");
     toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);

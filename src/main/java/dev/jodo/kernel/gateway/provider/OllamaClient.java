@@ -10,7 +10,7 @@ import java.util.Map;
  * "done": true} line), {@code /api/embed}, and {@link #models()} from {@code /api/tags}. Ollama
  * itself takes no key; a configured one goes out as a bearer token (ollama.com, or a proxy).
  */
-public final class OllamaClient implements ProviderClient, AutoCloseable {
+public final class OllamaClient implements ProviderClient {
   private final ProviderHttp http;
   private final OllamaTranslation translation;
   private final Map<String, String> headers;

@@ -10,7 +10,7 @@ import java.util.Optional;
  * {base_url}/chat/completions} and {@code /embeddings}, the base URL ending in {@code /v1}. A
  * stream must end with {@code data: [DONE]}; one that stops short is a broken connection.
  */
-public final class OpenAiClient implements ProviderClient, AutoCloseable {
+public final class OpenAiClient implements ProviderClient {
   private final ProviderHttp http;
   private final Map<String, String> headers;
 

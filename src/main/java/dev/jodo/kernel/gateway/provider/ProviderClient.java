@@ -6,7 +6,7 @@ import java.util.List;
  * One provider's wire protocol. Implementations hold one shared {@link java.net.http.HttpClient},
  * apply the provider's timeouts, and never log or return the API key.
  */
-public interface ProviderClient {
+public interface ProviderClient extends AutoCloseable {
   /** A complete (non-streamed) chat call. */
   ChatResult chat(ChatRequest request) throws ProviderException;
 
@@ -17,4 +17,8 @@ public interface ProviderClient {
   ChatResult stream(ChatRequest request, StreamListener listener) throws ProviderException;
 
   EmbeddingResult embed(String model, List<String> inputs) throws ProviderException;
+
+  /** Releases the HTTP client's connections. */
+  @Override
+  void close();
 }

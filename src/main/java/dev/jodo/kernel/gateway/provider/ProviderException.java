@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * Why a provider call failed. {@link #retryable()} failures (429, 5xx, timeout, connection
- * failure, and a provider that refuses our credentials) send the gateway on to the next candidate;
- * {@link Rejected} is the caller's request being refused and goes back to the caller.
+ * Why a provider call failed. {@link #retryable()} failures (429, 5xx, timeout, connection failure,
+ * and a provider that refuses our credentials) send the gateway on to the next candidate; {@link
+ * Rejected} is the caller's request being refused and goes back to the caller.
  */
 public abstract sealed class ProviderException extends Exception {
   private static final long serialVersionUID = 1L;

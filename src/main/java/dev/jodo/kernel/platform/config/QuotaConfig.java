@@ -8,8 +8,8 @@ import java.util.OptionalLong;
 
 /**
  * Per-agent limits ({@code quotas:}): tokens per UTC day, cost per UTC month, and sliding-window
- * requests and tokens per minute. An agent's own entry overrides the defaults key by key; an
- * absent key means unlimited. The admin token is never limited.
+ * requests and tokens per minute. An agent's own entry overrides the defaults key by key; an absent
+ * key means unlimited. The admin token is never limited.
  */
 public record QuotaConfig(Limits defaults, Map<String, Limits> agents) {
   public static final QuotaConfig NONE = new QuotaConfig(Limits.NONE, Map.of());
@@ -24,7 +24,8 @@ public record QuotaConfig(Limits defaults, Map<String, Limits> agents) {
       OptionalInt requestsPerMinute,
       OptionalLong tokensPerMinute) {
     public static final Limits NONE =
-        new Limits(OptionalLong.empty(), Optional.empty(), OptionalInt.empty(), OptionalLong.empty());
+        new Limits(
+            OptionalLong.empty(), Optional.empty(), OptionalInt.empty(), OptionalLong.empty());
 
     /** These limits, with every key this one leaves unset taken from {@code fallback}. */
     Limits over(Limits fallback) {

@@ -249,13 +249,25 @@ class AnthropicClientTest {
 
   @Test
   void badRequestIsRejectedWithTheProvidersMessage() {
-    ChatRequest tooHot =
-        new ChatRequest(MODEL, null, List.of(ChatMessage.user("hi")), 100, 1.5, null, null, null);
+    fake.failWith(400, 1);
+    ChatRequest request =
+        new ChatRequest(MODEL, null, List.of(ChatMessage.user("hi")), 100, 0.5, null, null, null);
 
-    var e = catchThrowableOfType(ProviderException.Rejected.class, () -> client.chat(tooHot));
+    var e = catchThrowableOfType(ProviderException.Rejected.class, () -> client.chat(request));
 
     assertThat(e.status()).isEqualTo(400);
-    assertThat(e).hasMessage("claude returned HTTP 400 for " + CHAT + ": temperature: range: 0..1");
+    assertThat(e)
+        .hasMessage("claude returned HTTP 400 for " + CHAT + ": invalid request (injected)");
+  }
+
+  @Test
+  void temperatureAboveAnthropicsRangeIsClamped() throws Exception {
+    ChatRequest hot =
+        new ChatRequest(MODEL, null, List.of(ChatMessage.user("hi")), 100, 1.5, null, null, null);
+
+    client.chat(hot);
+
+    assertThat(fake.requests().get(0).body().path("temperature").asDouble()).isEqualTo(1.0);
   }
 
   @Test

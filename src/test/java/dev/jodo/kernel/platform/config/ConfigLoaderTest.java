@@ -68,7 +68,13 @@ class ConfigLoaderTest {
     assertThat(jodo.requestsPerMinute()).hasValue(120);
     assertThat(jodo.tokensPerDay()).hasValue(2_000_000); // from the defaults
     assertThat(config.quotas().limitsFor("someone-else").requestsPerMinute()).isEmpty();
-    assertThat(config.providers().get("claude").models().get("claude-sonnet-4-20250514").maxOutputTokens())
+    assertThat(
+            config
+                .providers()
+                .get("claude")
+                .models()
+                .get("claude-sonnet-4-20250514")
+                .maxOutputTokens())
         .hasValue(64000);
     assertThat(config.providers().get("claude").queueTimeout()).isEqualTo(Duration.ofSeconds(30));
   }
