@@ -7,7 +7,6 @@ import dev.jodo.kernel.gateway.provider.ChatMessage;
 import dev.jodo.kernel.gateway.provider.ChatRequest;
 import dev.jodo.kernel.gateway.provider.ToolCall;
 import dev.jodo.kernel.gateway.provider.ToolSpec;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -88,7 +87,25 @@ final class TokenCounts {
     return inputs.stream().mapToInt(this::count).sum();
   }
 
-  private static long bytes(String text) {
-    return text == null ? 0 : text.getBytes(StandardCharsets.UTF_8).length;
+  /** UTF-8 length without encoding the string (this runs on every call's whole prompt). */
+  static long bytes(String text) {
+    if (text == null) {
+      return 0;
+    }
+    long bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < 0x80) {
+        bytes += 1;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c)) {
+        bytes += 4; // with its low surrogate: one 4-byte code point
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
   }
 }

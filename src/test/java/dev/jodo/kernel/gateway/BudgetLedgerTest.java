@@ -415,6 +415,35 @@ class BudgetLedgerTest {
         .isEqualTo(Duration.between(NOW, Instant.parse("2026-04-01T00:00:00Z")));
   }
 
+  @Test
+  void reservationsOfADeadKernelStayCountedAndAreMarkedAbandoned() throws Exception {
+    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    ledger.admit(
+        "jodo",
+        NOW,
+        Intent.CHAT,
+        Optional.empty(),
+        1,
+        2,
+        NONE,
+        List.of(candidate(CLAUDE, "sonnet", "0.4", "1.00")));
+    ledger.admit(
+        "jodo",
+        NOW.plusSeconds(600),
+        Intent.CHAT,
+        Optional.empty(),
+        1,
+        2,
+        NONE,
+        List.of(candidate(CLAUDE, "sonnet", "0.4", "1.00")));
+    assertThat(ledger.abandonStale(NOW.plusSeconds(300))).isEqualTo(1);
+    assertThat(sum("SELECT count(*) FROM budget_usage WHERE status = 'abandoned'"))
+        .isEqualByComparingTo("1");
+    // Abandoned reservations keep their worst case: the provider may have billed the call.
+    assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo("0.8");
+    assertThat(sum("SELECT sum(cost) FROM budget_usage")).isEqualByComparingTo("0.8");
+  }
+
   private static Candidate freeCandidate() {
     ProviderConfig ollama =
         provider("ollama", ProviderType.OLLAMA, "0", "0", model("llama3", "0", "0", 5, "chat"));

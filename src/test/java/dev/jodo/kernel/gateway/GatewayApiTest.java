@@ -466,6 +466,50 @@ class GatewayApiTest {
   }
 
   @Test
+  void streamedToolCallsArriveAsOpenAiDeltas() throws Exception {
+    openai.toolCall("call_7", "lookup", "{\"q\":\"jodo\"}");
+    HttpResponse<String> response = send(streamRequest("gpt-4o-mini"));
+    assertThat(response.statusCode()).isEqualTo(200);
+    String id = null;
+    String name = null;
+    StringBuilder arguments = new StringBuilder();
+    String finish = null;
+    for (String line : response.body().split("\n")) {
+      if (!line.startsWith("data: {")) {
+        continue;
+      }
+      JsonNode choice = MAPPER.readTree(line.substring(6)).path("choices").path(0);
+      JsonNode call = choice.path("delta").path("tool_calls").path(0);
+      if (call.has("id")) {
+        id = call.get("id").asText();
+      }
+      if (call.path("function").has("name")) {
+        name = call.path("function").get("name").asText();
+      }
+      arguments.append(call.path("function").path("arguments").asText(""));
+      if (choice.hasNonNull("finish_reason")) {
+        finish = choice.get("finish_reason").asText();
+      }
+    }
+    assertThat(id).isEqualTo("call_7");
+    assertThat(name).isEqualTo("lookup");
+    assertThat(MAPPER.readTree(arguments.toString()).path("q").asText()).isEqualTo("jodo");
+    assertThat(finish).isEqualTo("tool_calls");
+  }
+
+  @Test
+  void upstreamBreakingMidStreamEndsTheStreamWithAnErrorEvent() throws Exception {
+    openai.streamChunks(List.of("a ", "b ", "c ", "d ")).dropStreamAfter(3);
+    HttpResponse<String> response = send(streamRequest("gpt-4o-mini"));
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).contains("\"error\":{").contains("upstream_failed");
+    assertThat(response.body().strip()).endsWith("data: [DONE]");
+    // Started streams cannot fall back: ollama was never asked.
+    assertThat(ollama.requests()).isEmpty();
+    assertThat(rows("SELECT status FROM budget_usage")).containsExactly("failed");
+  }
+
+  @Test
   void embeddingsRouteToAnEmbedModelAndAreBilled() throws Exception {
     openai.embeddingDimensions(16);
     Response response =

@@ -117,4 +117,13 @@ class RouterTest {
     var sonnet = GatewayFixtures.model("s", "3.00", "15.00", 9, "code");
     assertThat(Pricing.actual(sonnet, 450, 1200)).isEqualByComparingTo("0.019350");
   }
+
+  @Test
+  void inputBoundCountsUtf8BytesAsTheEncoderDoes() {
+    for (String text : List.of("", "plain ascii", "ünïcödé", "日本語のテキスト", "emoji 😀 and 𝄞")) {
+      assertThat(TokenCounts.bytes(text))
+          .as(text)
+          .isEqualTo(text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+    }
+  }
 }
