@@ -69,7 +69,8 @@ public final class ConfigLoader {
         new ConfigNode(
             CONFIG_FILE, "", parse(configDir, CONFIG_FILE, problems), problems, interpolator);
     root.allowOnly(
-        java.util.Set.of("kernel", "jodo", "database", "providers", "routing", "quotas"));
+        java.util.Set.of(
+            "kernel", "jodo", "database", "providers", "routing", "quotas", "memory"));
 
     ConfigNode kernel = root.object("kernel");
     kernel.allowOnly(
@@ -117,6 +118,15 @@ public final class ConfigLoader {
         ProviderSection.read(root.object("providers"), problems, warnings);
     RoutingConfig routing = RoutingSection.read(root.object("routing"), providers, problems);
     QuotaConfig quotas = QuotaSection.read(root.object("quotas"));
+    ConfigNode memoryNode = root.object("memory");
+    memoryNode.allowOnly(java.util.Set.of("embedder", "gateway_model"));
+    MemoryConfig memory =
+        new MemoryConfig(
+            memoryNode.choice(
+                "embedder",
+                MemoryConfig.Embedder.LOCAL,
+                Map.of("local", MemoryConfig.Embedder.LOCAL, "gateway", MemoryConfig.Embedder.GATEWAY)),
+            memoryNode.string("gateway_model", "jodo:embed"));
 
     JsonNode genesis = parse(configDir, GENESIS_FILE, problems);
     String agentName = GenesisSection.agentName(genesis, problems);
@@ -151,6 +161,7 @@ public final class ConfigLoader {
         providers,
         routing,
         quotas,
+        memory,
         genesis,
         warnings);
   }

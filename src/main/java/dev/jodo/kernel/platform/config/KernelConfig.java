@@ -27,6 +27,7 @@ public record KernelConfig(
     Map<String, ProviderConfig> providers,
     RoutingConfig routing,
     QuotaConfig quotas,
+    MemoryConfig memory,
     JsonNode genesis,
     List<String> warnings) {
 
@@ -53,6 +54,7 @@ public record KernelConfig(
         providers,
         routing,
         quotas,
+        memory,
         genesis,
         warnings);
   }
@@ -75,6 +77,7 @@ public record KernelConfig(
         providers,
         routing,
         quotas,
+        memory,
         genesis,
         warnings);
   }

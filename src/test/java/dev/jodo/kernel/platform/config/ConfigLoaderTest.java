@@ -265,7 +265,7 @@ class ConfigLoaderTest {
         .hasMessage(
             """
             configuration has 2 problems:
-              config.yaml: colour: unknown key; known keys here are database, jodo, kernel, providers, quotas, routing
+              config.yaml: colour: unknown key; known keys here are database, jodo, kernel, memory, providers, quotas, routing
               config.yaml: kernel.port: '0' is out of range; use a value from 1 to 65535""");
   }
 
