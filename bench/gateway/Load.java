@@ -2,7 +2,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.InetAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -41,6 +40,7 @@ import java.util.regex.Pattern;
 public class Load {
   private static final Pattern CONTENT = Pattern.compile("\"content\"\\s*:\\s*\"[^\"]");
   private static final int MAX_ERROR_SAMPLES = 5;
+  private static final Pattern LOOPBACK_V4 = Pattern.compile("127(\\.\\d{1,3}){3}");
 
   record Options(
       URI uri,
@@ -294,10 +294,11 @@ public class Load {
       System.exit(2);
     }
     URI uri = URI.create(positional.get(0));
+    // Literal loopback names only: no name resolution, so nothing can leave the machine.
     String host = uri.getHost();
     if (host == null
         || !"http".equals(uri.getScheme())
-        || !InetAddress.getByName(host.replaceAll("^\\[|\\]$", "")).isLoopbackAddress()) {
+        || !(host.equals("localhost") || host.equals("[::1]") || LOOPBACK_V4.matcher(host).matches())) {
       System.err.println("Load: loopback http:// targets only, not " + uri);
       System.exit(2);
     }

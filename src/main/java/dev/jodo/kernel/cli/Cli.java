@@ -27,7 +27,8 @@ import picocli.CommandLine.IVersionProvider;
       StatusCommand.class,
       VersionCommand.class,
       TokenCommand.class,
-      ConfigCommand.class
+      ConfigCommand.class,
+      MemoryCommand.class
     },
     footer = {
       "",
