@@ -6,6 +6,7 @@ import dev.jodo.kernel.api.MetricsRoutes;
 import dev.jodo.kernel.api.StatusRoutes;
 import dev.jodo.kernel.api.TokenRoutes;
 import dev.jodo.kernel.gateway.GatewayModule;
+import dev.jodo.kernel.memory.MemoryModule;
 import dev.jodo.kernel.platform.auth.AdminTokenFile;
 import dev.jodo.kernel.platform.auth.TokenService;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
@@ -127,6 +128,10 @@ public final class Kernel implements AutoCloseable {
       GatewayModule gateway =
           new GatewayModule(config, database.dataSource(), options.clock(), metrics, mapper);
       resources.push(gateway);
+      MemoryModule memory =
+          new MemoryModule(
+              config, database.dataSource(), gateway.gateway(), options.clock(), mapper);
+      resources.push(memory);
       Instant startedAt = options.clock().instant();
       List<Routes> routes = new ArrayList<>();
       routes.add(
@@ -135,6 +140,7 @@ public final class Kernel implements AutoCloseable {
       routes.add(new TokenRoutes(tokens, mapper));
       routes.add(new MetricsRoutes(metrics));
       routes.addAll(gateway.routes());
+      routes.addAll(memory.routes());
       HttpServer http =
           new HttpServer(
               config.bindHost(),

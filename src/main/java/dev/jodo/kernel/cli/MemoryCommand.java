@@ -62,13 +62,15 @@ final class MemoryCommand implements Callable<Integer> {
         context.err().println("the kernel is not running; start it with `jodo up --detach` first");
         return Cli.FAILED;
       }
-      Optional<Secret> token = config.adminToken().or(() -> new AdminTokenFile(config.home()).read());
+      Optional<Secret> token =
+          config.adminToken().or(() -> new AdminTokenFile(config.home()).read());
       if (token.isEmpty()) {
         context.err().println("no admin token on this machine; set JODO_ADMIN_TOKEN");
         return Cli.FAILED;
       }
       URI uri =
-          URI.create(config.localBaseUrl() + "/api/memory/reindex" + (rebuild ? "?rebuild=true" : ""));
+          URI.create(
+              config.localBaseUrl() + "/api/memory/reindex" + (rebuild ? "?rebuild=true" : ""));
       HttpRequest request =
           HttpRequest.newBuilder(uri)
               .header("Authorization", "Bearer " + token.get().value())
@@ -82,7 +84,10 @@ final class MemoryCommand implements Callable<Integer> {
         try (BufferedReader lines =
             new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
           if (response.statusCode() != 200) {
-            context.err().println("reindex failed (HTTP " + response.statusCode() + "): " + lines.readLine());
+            context
+                .err()
+                .println(
+                    "reindex failed (HTTP " + response.statusCode() + "): " + lines.readLine());
             return Cli.FAILED;
           }
           String line;

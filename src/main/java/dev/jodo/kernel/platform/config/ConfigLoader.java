@@ -69,8 +69,7 @@ public final class ConfigLoader {
         new ConfigNode(
             CONFIG_FILE, "", parse(configDir, CONFIG_FILE, problems), problems, interpolator);
     root.allowOnly(
-        java.util.Set.of(
-            "kernel", "jodo", "database", "providers", "routing", "quotas", "memory"));
+        java.util.Set.of("kernel", "jodo", "database", "providers", "routing", "quotas", "memory"));
 
     ConfigNode kernel = root.object("kernel");
     kernel.allowOnly(
@@ -125,7 +124,11 @@ public final class ConfigLoader {
             memoryNode.choice(
                 "embedder",
                 MemoryConfig.Embedder.LOCAL,
-                Map.of("local", MemoryConfig.Embedder.LOCAL, "gateway", MemoryConfig.Embedder.GATEWAY)),
+                Map.of(
+                    "local",
+                    MemoryConfig.Embedder.LOCAL,
+                    "gateway",
+                    MemoryConfig.Embedder.GATEWAY)),
             memoryNode.string("gateway_model", "jodo:embed"));
 
     JsonNode genesis = parse(configDir, GENESIS_FILE, problems);
