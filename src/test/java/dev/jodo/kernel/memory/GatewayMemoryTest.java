@@ -44,13 +44,15 @@ class GatewayMemoryTest {
       openai.embeddingDimensions(1536).usage(1000, 0);
       try (Kernel kernel =
           Kernel.start(
-              TestConfigs.kernelConfig(temp, database, CONFIG, Map.of("OPENAI_URL", openai.baseUrl())),
+              TestConfigs.kernelConfig(
+                  temp, database, CONFIG, Map.of("OPENAI_URL", openai.baseUrl())),
               Kernel.Options.defaults())) {
         String token =
             kernel.tokens().createAgentToken("jodo", EnumSet.of(Scope.MEMORY)).token().value();
         TestHttp http = new TestHttp(kernel.port());
         TestHttp.Response stored =
-            http.post("/api/memory/store", token, "{\"content\":\"The printer is on the second floor\"}");
+            http.post(
+                "/api/memory/store", token, "{\"content\":\"The printer is on the second floor\"}");
         assertThat(stored.status()).as(stored.body()).isEqualTo(200);
         assertThat(stored.json().path("embedding_dimensions").asInt()).isEqualTo(1536);
         assertThat(stored.json().path("cost").decimalValue()).isPositive();

@@ -84,9 +84,16 @@ final class MemoryIndexBench {
     float[][] vectors = data.generate();
     double generated = seconds(t0);
     t0 = System.nanoTime();
-    BenchData.writeTruth(dir.resolve("truth.bin"), data.groundTruth(vectors, TRUTH_QUERIES));
-    double truth = seconds(t0);
-    log("generated %d vectors in %.1f s, exact neighbours in %.1f s", size, generated, truth);
+    int[][][] truth = data.groundTruth(vectors, TRUTH_QUERIES);
+    BenchData.writeTruth(dir.resolve("truth.bin"), truth);
+    log("generated %d vectors in %.1f s, exact neighbours in %.1f s", size, generated, seconds(t0));
+    double[] difficulty = data.difficulty(vectors, truth);
+    result(
+        "data",
+        Map.of(
+            "nn1_cos", fmt3(difficulty[0]),
+            "nn10_cos", fmt3(difficulty[1]),
+            "same_cluster", fmt3(difficulty[2])));
 
     Path indexDir = dir.resolve("index");
     long[] applyNanos = new long[(size + BATCH - 1) / BATCH];

@@ -3,24 +3,17 @@ package dev.jodo.kernel.memory.index;
 import java.util.SplittableRandom;
 
 /**
- * Deterministic clustered vectors that look like sentence embeddings more than noise does: unit
- * vectors around {@code clusters} random centres, each cluster spread along its own low-rank set of
- * directions plus a little isotropic noise. Vector {@code i} is a pure function of the seed and
- * {@code i}, so a benchmark can regenerate the data set instead of holding it in memory.
+ * Deterministic clustered unit vectors, closer to sentence embeddings than uniform noise is.
+ * Cluster centres are random, or drawn around a few broader topics so that neighbouring clusters
+ * overlap; each point is its cluster's centre plus a spread along the cluster's own {@code rank}
+ * random directions (scale {@code spread * r^-decay} for the r-th) plus isotropic noise, then
+ * normalized. Vector {@code i} is a pure function of the seed and {@code i}, so the data set can be
+ * regenerated rather than stored.
  */
 final class SyntheticVectors {
-  /** Directions each cluster spreads along (its intrinsic dimension, roughly). */
-  static final int RANK = 16;
-
-  /**
-   * Scale of the spread along each direction; with {@link #NOISE} a point sits ~0.85 from its
-   * centre.
-   */
-  static final double SPREAD = 0.15;
-
-  /** Per-component isotropic noise. */
-  static final double NOISE = 0.01;
-
+  private static final int RANK = 16;
+  private static final double SPREAD = 0.15;
+  private static final double NOISE = 0.01;
   private static final long QUERY_STREAM = 0x5DEECE66DL;
   private final int rank;
   private final double spread;
