@@ -499,9 +499,12 @@ class GatewayApiTest {
 
   @Test
   void upstreamBreakingMidStreamEndsTheStreamWithAnErrorEvent() throws Exception {
-    openai.streamChunks(List.of("a ", "b ", "c ", "d ")).dropStreamAfter(3);
+    openai
+        .streamChunks(List.of("a ", "b ", "c ", "d ", "e ", "f "))
+        .chunkDelay(Duration.ofMillis(30))
+        .dropStreamAfter(4);
     HttpResponse<String> response = send(streamRequest("gpt-4o-mini"));
-    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     assertThat(response.body()).contains("\"error\":{").contains("upstream_failed");
     assertThat(response.body().strip()).endsWith("data: [DONE]");
     // Started streams cannot fall back: ollama was never asked.

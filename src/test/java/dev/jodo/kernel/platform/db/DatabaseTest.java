@@ -90,7 +90,7 @@ class DatabaseTest {
       assertThatThrownBy(() -> db.migrate(List.of("classpath:db/migration", "classpath:db/broken")))
           .isInstanceOf(MigrationException.class)
           .hasMessage(
-              "database migration V2__broken_on_purpose.sql failed: ERROR: relation \"no_such_table\" does not exist");
+              "database migration V999__broken_on_purpose.sql failed: ERROR: relation \"no_such_table\" does not exist");
     }
   }
 
