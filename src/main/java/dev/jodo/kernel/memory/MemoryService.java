@@ -67,12 +67,9 @@ public final class MemoryService {
     MemoryRecord record =
         new MemoryRecord(
             id, space, content, cleanTags, source, clock.instant(), embedded.model(), vector);
-    sql(
-        () -> {
-          store.insert(record);
-          return null;
-        });
-    follower.nudge();
+    long seq = sql(() -> store.insert(record));
+    // Read your own writes: the memory is searchable on this kernel when store returns.
+    awaitSearchable(seq);
     return new Stored(id, vector.length, embedded.cost());
   }
 
@@ -209,12 +206,17 @@ public final class MemoryService {
   /** Deleted memories vanish from search at once: wait until this kernel's index has them. */
   private void awaitSearchable() {
     try {
-      long last = store.lastSeq();
-      if (!follower.awaitApplied(last, java.time.Duration.ofSeconds(10))) {
-        throw new IllegalStateException("the memory index did not catch up within 10 s");
-      }
+      awaitSearchable(store.lastSeq());
     } catch (SQLException e) {
       throw new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
+  private void awaitSearchable(long seq) {
+    try {
+      if (!follower.awaitApplied(seq, java.time.Duration.ofSeconds(10))) {
+        throw new IllegalStateException("the memory index did not catch up within 10 s");
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);

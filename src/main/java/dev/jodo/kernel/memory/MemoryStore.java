@@ -31,7 +31,8 @@ final class MemoryStore {
     this.dataSource = dataSource;
   }
 
-  void insert(MemoryRecord record) throws SQLException {
+  /** Inserts a memory and returns its change seq. */
+  long insert(MemoryRecord record) throws SQLException {
     String sql =
         """
         WITH feed AS (SELECT pg_advisory_xact_lock(?))
@@ -39,6 +40,7 @@ final class MemoryStore {
             (id, namespace, content, tags, source, created_at, embedding_model, embedding,
              embedding_dims, seq)
         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, nextval('memories_seq') FROM feed
+        RETURNING seq
         """;
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(sql)) {
@@ -52,7 +54,10 @@ final class MemoryStore {
       ps.setString(8, record.model());
       ps.setArray(9, c.createArrayOf("float4", boxed(record.embedding())));
       ps.setInt(10, record.embedding().length);
-      ps.executeUpdate();
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
     }
   }
 
