@@ -14,10 +14,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 
 /**
@@ -26,20 +27,22 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * java bench/gateway/Load.java URL TOKEN|- BODY_FILE CONCURRENCY SECONDS [--stream]
- *      [--warmup S] [--label TEXT] [--kernel-pid PID] [--pg-pid PID] [--clk-tck HZ]
+ *      [--warmup S] [--label TEXT] [--kernel-pid PID] [--pg-pid PID] [--upstream-pid PID]
+ *      [--clk-tck HZ]
  * </pre>
  *
  * <p>Prints one line of key=value pairs: count, errors, rps, p50/p90/p99/max latency (ms, to the
  * last byte), and with --stream ttft_p50/ttft_p99 (ms to the first chunk carrying content). With
- * --kernel-pid / --pg-pid it also reports the CPU time (utime+stime from /proc) those processes
- * (PostgreSQL: the postmaster and all its backends) used during the measured window, per
- * request, plus the machine's busy share and this generator's own CPU per request. A non-200
+ * --kernel-pid / --pg-pid / --upstream-pid it also reports the CPU time (utime+stime from /proc)
+ * those processes (PostgreSQL: the postmaster and all its backends) used during the measured
+ * window, per request, plus this generator's own CPU per request, the machine's busy share and
+ * the share used by anything else (other_cpu_pct: a round disturbed by unrelated work shows it). A non-200
  * status, a stream without content or without {@code data: [DONE]}, or an I/O error counts as an
- * error; the first few are printed to stderr and the exit status is 1 when there were any.
+ * error ({@code io_errors} counts the I/O ones); each kind is printed to stderr with its count and
+ * first message, and the exit status is 1 when there were any.
  */
 public class Load {
   private static final Pattern CONTENT = Pattern.compile("\"content\"\\s*:\\s*\"[^\"]");
-  private static final int MAX_ERROR_SAMPLES = 5;
   private static final Pattern LOOPBACK_V4 = Pattern.compile("127(\\.\\d{1,3}){3}");
 
   record Options(
@@ -53,6 +56,7 @@ public class Load {
       String label,
       long kernelPid,
       long pgPid,
+      long upstreamPid,
       int clkTck) {}
 
   /** One thread's samples, in a growable primitive array (no boxing in the hot loop). */
@@ -76,7 +80,10 @@ public class Load {
     final ConcurrentLinkedQueue<long[]> latencies = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<long[]> firstTokens = new ConcurrentLinkedQueue<>();
     final AtomicLong errors = new AtomicLong();
-    final AtomicInteger errorSamples = new AtomicInteger();
+    final AtomicLong ioErrors = new AtomicLong();
+    /** Error kind (status, exception class and message) → count and the first full message. */
+    final ConcurrentHashMap<String, LongAdder> kinds = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<String, String> firstOfKind = new ConcurrentHashMap<>();
   }
 
   public static void main(String[] args) throws Exception {
@@ -115,6 +122,7 @@ public class Load {
     kv(line, "seconds", fmt(seconds));
     kv(line, "count", count);
     kv(line, "errors", window.errors.get());
+    kv(line, "io_errors", window.ioErrors.get());
     kv(line, "rps", fmt(count / seconds));
     kv(line, "p50", ms(pct(all, 50)));
     kv(line, "p90", ms(pct(all, 90)));
@@ -134,13 +142,24 @@ public class Load {
       long ticks = after.postgres - before.postgres;
       kv(line, "pg_cpu_us_per_req", fmt(count == 0 ? 0 : ticks * tick / count));
     }
+    if (o.upstreamPid() > 0) {
+      long ticks = after.upstream - before.upstream;
+      kv(line, "upstream_cpu_us_per_req", fmt(count == 0 ? 0 : ticks * tick / count));
+    }
     kv(line, "loadgen_cpu_us_per_req", fmt(count == 0 ? 0 : (after.self - before.self) * tick / count));
     long total = after.machineTotal - before.machineTotal;
-    kv(line, "machine_busy_pct", fmt(total == 0 ? 0 : 100.0 * (after.machineBusy - before.machineBusy) / total));
+    long busy = after.machineBusy - before.machineBusy;
+    long ours = (after.kernel - before.kernel) + (after.postgres - before.postgres)
+        + (after.upstream - before.upstream) + (after.self - before.self);
+    kv(line, "machine_busy_pct", fmt(total == 0 ? 0 : 100.0 * busy / total));
+    // CPU used by anything else on the machine (other work, the OS), as a share of all cores.
+    kv(line, "other_cpu_pct", fmt(total == 0 ? 0 : Math.max(0, 100.0 * (busy - ours) / total)));
     System.out.println(line.toString().strip());
     if (window.errors.get() > 0) {
       System.err.println(
-          "Load: " + window.errors.get() + " errors against " + o.uri() + " (" + o.label() + ")");
+          "Load: " + window.errors.get() + " failed requests against " + o.uri() + " (" + o.label() + "):");
+      window.kinds.forEach(
+          (kind, n) -> System.err.println("  " + n.sum() + " × " + window.firstOfKind.get(kind)));
       System.exit(1);
     }
   }
@@ -164,13 +183,14 @@ public class Load {
                         client.send(request, HttpResponse.BodyHandlers.ofByteArray());
                     long t1 = System.nanoTime();
                     if (response.statusCode() != 200 || response.body().length == 0) {
-                      error(w, "HTTP " + response.statusCode() + ": " + text(response.body()));
+                      error(w, "HTTP " + response.statusCode(), text(response.body()));
                     } else {
                       latencies.add(t1 - t0);
                     }
                   }
                 } catch (IOException e) {
-                  error(w, e.toString());
+                  w.ioErrors.incrementAndGet();
+                  error(w, e.getClass().getName() + ": " + e.getMessage(), "");
                 } catch (InterruptedException e) {
                   Thread.currentThread().interrupt();
                   return null;
@@ -190,7 +210,7 @@ public class Load {
     HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream body = response.body()) {
       if (response.statusCode() != 200) {
-        error(w, "HTTP " + response.statusCode() + ": " + text(body.readAllBytes()));
+        error(w, "HTTP " + response.statusCode(), text(body.readAllBytes()));
         return;
       }
       BufferedReader reader = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
@@ -210,7 +230,7 @@ public class Load {
       }
       long t1 = System.nanoTime();
       if (firstToken == 0 || !done) {
-        error(w, "stream without " + (firstToken == 0 ? "content" : "data: [DONE]"));
+        error(w, "stream without " + (firstToken == 0 ? "content" : "data: [DONE]"), "");
         return;
       }
       latencies.add(t1 - t0);
@@ -218,11 +238,10 @@ public class Load {
     }
   }
 
-  private static void error(Window w, String what) {
+  private static void error(Window w, String kind, String detail) {
     w.errors.incrementAndGet();
-    if (w.errorSamples.incrementAndGet() <= MAX_ERROR_SAMPLES) {
-      System.err.println("Load error: " + what);
-    }
+    w.kinds.computeIfAbsent(kind, k -> new LongAdder()).increment();
+    w.firstOfKind.putIfAbsent(kind, detail.isEmpty() ? kind : kind + ": " + detail);
   }
 
   private static String text(byte[] body) {
@@ -231,7 +250,8 @@ public class Load {
   }
 
   /** Clock ticks of utime+stime, read at the edges of the measured window. */
-  record CpuTimes(long kernel, long postgres, long self, long machineBusy, long machineTotal) {
+  record CpuTimes(
+      long kernel, long postgres, long upstream, long self, long machineBusy, long machineTotal) {
     static CpuTimes read(Options o) throws IOException {
       long kernel = o.kernelPid() > 0 ? ticks(o.kernelPid(), false) : 0;
       long postgres = 0;
@@ -242,6 +262,7 @@ public class Load {
           postgres += ticks(child.pid(), false);
         }
       }
+      long upstream = o.upstreamPid() > 0 ? ticks(o.upstreamPid(), false) : 0;
       long self = ticks(ProcessHandle.current().pid(), false);
       String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
       long total = 0;
@@ -249,7 +270,7 @@ public class Load {
         total += Long.parseLong(cpu[i]);
       }
       long idle = Long.parseLong(cpu[4]) + Long.parseLong(cpu[5]);
-      return new CpuTimes(kernel, postgres, self, total - idle, total);
+      return new CpuTimes(kernel, postgres, upstream, self, total - idle, total);
     }
 
     private static long ticks(long pid, boolean withReapedChildren) {
@@ -275,6 +296,7 @@ public class Load {
     String label = "-";
     long kernelPid = 0;
     long pgPid = 0;
+    long upstreamPid = 0;
     int clkTck = 100;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -283,6 +305,7 @@ public class Load {
         case "--label" -> label = args[++i];
         case "--kernel-pid" -> kernelPid = Long.parseLong(args[++i]);
         case "--pg-pid" -> pgPid = Long.parseLong(args[++i]);
+        case "--upstream-pid" -> upstreamPid = Long.parseLong(args[++i]);
         case "--clk-tck" -> clkTck = Integer.parseInt(args[++i]);
         default -> positional.add(args[i]);
       }
@@ -290,7 +313,7 @@ public class Load {
     if (positional.size() != 5) {
       System.err.println(
           "usage: java Load.java URL TOKEN|- BODY_FILE CONCURRENCY SECONDS [--stream] [--warmup S]"
-              + " [--label TEXT] [--kernel-pid PID] [--pg-pid PID] [--clk-tck HZ]");
+              + " [--label TEXT] [--kernel-pid PID] [--pg-pid PID] [--upstream-pid PID] [--clk-tck HZ]");
       System.exit(2);
     }
     URI uri = URI.create(positional.get(0));
@@ -318,6 +341,7 @@ public class Load {
         label,
         kernelPid,
         pgPid,
+        upstreamPid,
         clkTck);
   }
 

@@ -5,7 +5,6 @@ package dev.jodo.kernel.memory.index;
  * the other values exist so the benchmark can compare layouts on the same data.
  *
  * @param vectors how vectors are stored in the HNSW graph
- * @param graphSimilarity how the graph compares vectors
  * @param maxConn HNSW neighbours per node ({@code M})
  * @param beamWidth HNSW candidate queue size while building the graph
  * @param minCandidates the least number of graph candidates a vector search collects before it
@@ -13,16 +12,10 @@ package dev.jodo.kernel.memory.index;
  * @param ramBufferMb indexing buffer; a bigger one makes fewer, larger segments during a rebuild
  */
 record IndexSettings(
-    VectorLayout vectors,
-    GraphSimilarity graphSimilarity,
-    int maxConn,
-    int beamWidth,
-    int minCandidates,
-    double ramBufferMb) {
+    VectorLayout vectors, int maxConn, int beamWidth, int minCandidates, double ramBufferMb) {
 
   /** Chosen from bench/memory (see docs/performance.md, "Memory index"). */
-  static final IndexSettings DEFAULTS =
-      new IndexSettings(VectorLayout.INT8, GraphSimilarity.UNIT_DOT_PRODUCT, 16, 100, 100, 64);
+  static final IndexSettings DEFAULTS = new IndexSettings(VectorLayout.INT8, 16, 100, 100, 64);
 
   enum VectorLayout {
     /** Graph over 8-bit scalar-quantized copies; the float vectors are kept for exact cosine. */
@@ -31,22 +24,9 @@ record IndexSettings(
     FLOAT32
   }
 
-  /**
-   * Both rank by cosine. {@code UNIT_DOT_PRODUCT} stores unit-length copies (Postgres keeps the
-   * originals) and compares them by dot product, which is cheaper than Lucene's cosine.
-   */
-  enum GraphSimilarity {
-    COSINE,
-    UNIT_DOT_PRODUCT
-  }
-
   IndexSettings {
     if (vectors == null) {
       throw new IllegalArgumentException("vectors must be INT8 or FLOAT32, not null");
-    }
-    if (graphSimilarity == null) {
-      throw new IllegalArgumentException(
-          "graphSimilarity must be COSINE or UNIT_DOT_PRODUCT, not null");
     }
     if (maxConn < 2 || maxConn > 512) {
       throw new IllegalArgumentException("maxConn must be in [2, 512]: " + maxConn);
@@ -63,24 +43,18 @@ record IndexSettings(
   }
 
   IndexSettings withVectors(VectorLayout layout) {
-    return new IndexSettings(
-        layout, graphSimilarity, maxConn, beamWidth, minCandidates, ramBufferMb);
-  }
-
-  IndexSettings withGraphSimilarity(GraphSimilarity similarity) {
-    return new IndexSettings(vectors, similarity, maxConn, beamWidth, minCandidates, ramBufferMb);
+    return new IndexSettings(layout, maxConn, beamWidth, minCandidates, ramBufferMb);
   }
 
   IndexSettings withGraph(int newMaxConn, int newBeamWidth) {
-    return new IndexSettings(
-        vectors, graphSimilarity, newMaxConn, newBeamWidth, minCandidates, ramBufferMb);
+    return new IndexSettings(vectors, newMaxConn, newBeamWidth, minCandidates, ramBufferMb);
   }
 
   IndexSettings withMinCandidates(int candidates) {
-    return new IndexSettings(vectors, graphSimilarity, maxConn, beamWidth, candidates, ramBufferMb);
+    return new IndexSettings(vectors, maxConn, beamWidth, candidates, ramBufferMb);
   }
 
   IndexSettings withRamBufferMb(double mb) {
-    return new IndexSettings(vectors, graphSimilarity, maxConn, beamWidth, minCandidates, mb);
+    return new IndexSettings(vectors, maxConn, beamWidth, minCandidates, mb);
   }
 }

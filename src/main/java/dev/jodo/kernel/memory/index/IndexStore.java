@@ -40,16 +40,12 @@ final class IndexStore implements Closeable {
   private final Directory directory;
   private final IndexWriter writer;
   private final SearcherManager searchers;
-  private final IndexSettings settings;
   private final ReentrantLock writes = new ReentrantLock();
   private volatile long watermark;
   private volatile boolean closed;
 
-  private IndexStore(
-      Path path, Directory directory, IndexWriterConfig config, IndexSettings settings)
-      throws IOException {
+  private IndexStore(Path path, Directory directory, IndexWriterConfig config) throws IOException {
     this.path = path;
-    this.settings = settings;
     this.directory = directory;
     this.writer = new IndexWriter(directory, config);
     try {
@@ -73,7 +69,7 @@ final class IndexStore implements Closeable {
     try {
       Files.createDirectories(path);
       directory = new MMapDirectory(path);
-      return new IndexStore(path, directory, config, settings);
+      return new IndexStore(path, directory, config);
     } catch (IOException | RuntimeException e) {
       IOUtils.closeWhileHandlingException(directory);
       throw new UncheckedIOException(
@@ -100,8 +96,7 @@ final class IndexStore implements Closeable {
         if (change.deleted()) {
           writer.deleteDocuments(id);
         } else {
-          writer.updateDocument(
-              id, MemoryDocuments.toDocument(change.record(), settings.graphSimilarity()));
+          writer.updateDocument(id, MemoryDocuments.toDocument(change.record()));
         }
       }
       watermark = fresh.getLast().seq();
@@ -208,6 +203,20 @@ final class IndexStore implements Closeable {
       Thread.sleep(10);
     } while (writer.hasPendingMerges() || merges.mergeThreadCount() > 0);
     searchers.maybeRefreshBlocking();
+  }
+
+  /** Merges down to at most {@code maxSegments} segments, waits, then refreshes. */
+  void forceMerge(int maxSegments) {
+    writes.lock();
+    try {
+      ensureOpen();
+      writer.forceMerge(maxSegments);
+      searchers.maybeRefreshBlocking();
+    } catch (IOException e) {
+      throw failure("cannot merge to " + maxSegments + " segments", e);
+    } finally {
+      writes.unlock();
+    }
   }
 
   /** Segments in the current searcher. */

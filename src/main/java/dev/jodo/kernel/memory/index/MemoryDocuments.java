@@ -49,7 +49,7 @@ final class MemoryDocuments {
     return new Term(ID, id);
   }
 
-  static Document toDocument(MemoryRecord record, IndexSettings.GraphSimilarity similarity) {
+  static Document toDocument(MemoryRecord record) {
     Document doc = new Document();
     doc.add(new StringField(ID, record.id(), Field.Store.YES));
     doc.add(new StringField(NAMESPACE, record.namespace(), Field.Store.NO));
@@ -68,31 +68,9 @@ final class MemoryDocuments {
     }
     doc.add(new TextField(CONTENT, record.content(), Field.Store.YES));
     doc.add(
-        switch (similarity) {
-          case COSINE ->
-              new KnnFloatVectorField(
-                  vectorField(record.model()), record.embedding(), VectorSimilarityFunction.COSINE);
-          case UNIT_DOT_PRODUCT ->
-              new KnnFloatVectorField(
-                  vectorField(record.model()),
-                  unit(record.embedding()),
-                  VectorSimilarityFunction.DOT_PRODUCT);
-        });
+        new KnnFloatVectorField(
+            vectorField(record.model()), record.embedding(), VectorSimilarityFunction.COSINE));
     return doc;
-  }
-
-  /** A unit-length copy: cosine does not depend on length, so nothing is lost. */
-  static float[] unit(float[] vector) {
-    double norm = 0;
-    for (float x : vector) {
-      norm += (double) x * x;
-    }
-    norm = Math.sqrt(norm);
-    float[] unit = new float[vector.length];
-    for (int d = 0; d < vector.length; d++) {
-      unit[d] = (float) (vector[d] / norm);
-    }
-    return unit;
   }
 
   /**

@@ -74,15 +74,10 @@ final class MemorySearch {
   private List<Candidate> byVector(
       IndexSearcher searcher, MemoryIndex.Query query, String field, int pool) throws IOException {
     int k = Math.max(pool, settings.minCandidates());
-    float[] target =
-        switch (settings.graphSimilarity()) {
-          case COSINE -> query.vector();
-          case UNIT_DOT_PRODUCT -> MemoryDocuments.unit(query.vector());
-        };
     Query filter =
         MemoryDocuments.filter(
             query.namespace(), Optional.empty(), query.allTags(), query.source());
-    TopDocs top = searcher.search(new KnnFloatVectorQuery(field, target, k, filter), k);
+    TopDocs top = searcher.search(new KnnFloatVectorQuery(field, query.vector(), k, filter), k);
     List<Candidate> ranked = withCosines(searcher, field, query.vector(), top);
     ranked.sort(
         Comparator.comparingDouble((Candidate c) -> -c.cosine()).thenComparingInt(Candidate::doc));

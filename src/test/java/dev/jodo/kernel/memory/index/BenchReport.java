@@ -67,7 +67,7 @@ final class BenchReport {
     System.out.println("Build, footprint and the other paths (k' = 100):");
     System.out.println();
     System.out.println(
-        "| vectors | layout | build (apply + commit) | merges settled | segments | index on disk | heap used | RSS (anon / file) | open + first query | QPS, 2 clients | hybrid p50 / p99 | text p50 / p99 | apply 1 change p50 / p99 | commit |");
+        "| vectors | layout | build (apply + commit) | merges settled | segments | index on disk | index heap | process RSS (anon / file) | open + first query | QPS, 2 clients | hybrid p50 / p99 | text p50 / p99 | apply 1 change p50 / p99 | commit |");
     System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (String set : sets) {
       Map<String, String> b = one(rows, "build", set);

@@ -52,19 +52,13 @@ final class MemoryIndexBench {
     this.label = "size=" + size + " layout=" + layout;
   }
 
-  /** {@code LAYOUT[:GRAPH_SIMILARITY]}, e.g. {@code INT8} or {@code FLOAT32:COSINE}. */
   private static IndexSettings settingsFor(String layout) {
-    String[] parts = layout.split(":");
-    IndexSettings settings = IndexSettings.DEFAULTS.withVectors(VectorLayout.valueOf(parts[0]));
-    return parts.length == 1
-        ? settings
-        : settings.withGraphSimilarity(IndexSettings.GraphSimilarity.valueOf(parts[1]));
+    return IndexSettings.DEFAULTS.withVectors(VectorLayout.valueOf(layout));
   }
 
   public static void main(String[] args) throws Exception {
     if (args.length != 4) {
-      throw new IllegalArgumentException(
-          "usage: build|search SIZE INT8|FLOAT32[:COSINE|:UNIT_DOT_PRODUCT] DIR");
+      throw new IllegalArgumentException("usage: build|search SIZE INT8|FLOAT32 DIR");
     }
     MemoryIndexBench bench =
         new MemoryIndexBench(Integer.parseInt(args[1]), args[2], Path.of(args[3]));
@@ -141,6 +135,7 @@ final class MemoryIndexBench {
   private void search() throws Exception {
     int[][][] truth = BenchData.readTruth(dir.resolve("truth.bin"));
     Path indexDir = dir.resolve("index");
+    long heapBefore = heapAfterGc(); // the query generator's own tables
     long t0 = System.nanoTime();
     MemoryIndex first = MemoryIndex.open(indexDir, settings(100));
     double openMs = (System.nanoTime() - t0) / 1e6;
@@ -192,14 +187,13 @@ final class MemoryIndexBench {
             "mode",
             Map.of("mode", mode, "p50_ms", fmt(pct(latency, 50)), "p99_ms", fmt(pct(latency, 99))));
       }
-      System.gc();
-      System.gc();
-      long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+      long heap = heapAfterGc() - heapBefore;
       Map<String, Long> rss = rssKb();
       result(
           "memory",
           Map.of(
               "heap_used_mb", fmt(heap / 1048576.0),
+              "bench_heap_mb", fmt(heapBefore / 1048576.0),
               "rss_mb", fmt(rss.getOrDefault("VmRSS", 0L) / 1024.0),
               "rss_anon_mb", fmt(rss.getOrDefault("RssAnon", 0L) / 1024.0),
               "rss_file_mb", fmt(rss.getOrDefault("RssFile", 0L) / 1024.0)));
@@ -296,6 +290,12 @@ final class MemoryIndexBench {
 
   private static void log(String format, Object... args) {
     System.err.printf("[bench] " + format + "%n", args);
+  }
+
+  private static long heapAfterGc() {
+    System.gc();
+    System.gc();
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
   }
 
   private static Map<String, Long> rssKb() throws IOException {
