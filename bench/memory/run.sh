@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Memory index benchmark: synthetic clustered 384-dim vectors (1,000 clusters, unit length) indexed
-# through MemoryIndex.apply exactly as the kernel does, then searched in a fresh JVM: recall@10
+# through MemoryIndex.apply exactly as the kernel does, then searched in a fresh JVM, once as the
+# merges leave the index and once after MemoryIndex.compact(): recall@10
 # against exact brute force (200 queries), p50/p99 latency single-client, QPS with 2 clients,
 # filtered search at 1% / 10% / 50%, hybrid and text latency, build time, index size, heap/RSS,
 # and the cost of applying one change.
@@ -68,9 +69,11 @@ for size in $SIZES; do
     echo "== $size vectors, $layout: build"
     "$JAVA_BIN" -Xmx"$BUILD_HEAP" "${JAVA_OPTS[@]}" -cp "$CP" dev.jodo.kernel.memory.index.MemoryIndexBench \
       build "$size" "$layout" "$DATA" | tee -a "$RAW"
-    echo "== $size vectors, $layout: search (fresh JVM)"
-    "$JAVA_BIN" -Xmx"$SEARCH_HEAP" "${JAVA_OPTS[@]}" -cp "$CP" dev.jodo.kernel.memory.index.MemoryIndexBench \
-      search "$size" "$layout" "$DATA" | tee -a "$RAW"
+    for state in merged compacted; do
+      echo "== $size vectors, $layout: search the $state index (fresh JVM)"
+      "$JAVA_BIN" -Xmx"$SEARCH_HEAP" "${JAVA_OPTS[@]}" -cp "$CP" dev.jodo.kernel.memory.index.MemoryIndexBench \
+        search "$size" "$layout" "$DATA" "$state" | tee -a "$RAW"
+    done
     echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RAW"
     [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$DATA"
     [ "$size" -le "$COMPARE_UP_TO" ] || break

@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.index.ConcurrentMergeScheduler;
@@ -40,13 +42,17 @@ final class IndexStore implements Closeable {
   private final Directory directory;
   private final IndexWriter writer;
   private final SearcherManager searchers;
+  private final ExecutorService mergeThreads;
   private final ReentrantLock writes = new ReentrantLock();
   private volatile long watermark;
   private volatile boolean closed;
 
-  private IndexStore(Path path, Directory directory, IndexWriterConfig config) throws IOException {
+  private IndexStore(
+      Path path, Directory directory, IndexWriterConfig config, ExecutorService mergeThreads)
+      throws IOException {
     this.path = path;
     this.directory = directory;
+    this.mergeThreads = mergeThreads;
     this.writer = new IndexWriter(directory, config);
     try {
       this.watermark = readWatermark(writer.getLiveCommitData());
@@ -58,10 +64,18 @@ final class IndexStore implements Closeable {
   }
 
   static IndexStore open(Path path, IndexSettings settings, Analyzer analyzer) {
+    // Lucene merges a segment's HNSW graph with this many threads; without them a merge of a
+    // million vectors takes minutes on one core while the others idle.
+    ExecutorService mergeThreads =
+        settings.mergeWorkers() == 1
+            ? null
+            : Executors.newFixedThreadPool(
+                settings.mergeWorkers(),
+                Thread.ofPlatform().name("memory-index-merge-", 1).daemon(true).factory());
     IndexWriterConfig config =
         new IndexWriterConfig(analyzer)
             .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
-            .setCodec(new MemoryCodec(settings))
+            .setCodec(new MemoryCodec(settings, mergeThreads))
             .setRAMBufferSizeMB(settings.ramBufferMb())
             // close() commits first itself; closing without a commit must lose what a crash loses.
             .setCommitOnClose(false);
@@ -69,9 +83,12 @@ final class IndexStore implements Closeable {
     try {
       Files.createDirectories(path);
       directory = new MMapDirectory(path);
-      return new IndexStore(path, directory, config);
+      return new IndexStore(path, directory, config, mergeThreads);
     } catch (IOException | RuntimeException e) {
       IOUtils.closeWhileHandlingException(directory);
+      if (mergeThreads != null) {
+        mergeThreads.shutdownNow();
+      }
       throw new UncheckedIOException(
           "cannot open the memory index at %s: %s; the index is derived from Postgres, so deleting the directory and restarting rebuilds it"
               .formatted(path, e),
@@ -172,7 +189,11 @@ final class IndexStore implements Closeable {
         }
       } finally {
         closed = true;
-        IOUtils.close(searchers, writer, directory);
+        try {
+          IOUtils.close(searchers, writer, directory);
+        } finally {
+          stopMergeThreads();
+        }
       }
     } catch (IOException e) {
       throw failure("cannot close", e);
@@ -189,6 +210,7 @@ final class IndexStore implements Closeable {
       writer.rollback();
       IOUtils.close(searchers, directory);
     } finally {
+      stopMergeThreads();
       writes.unlock();
     }
   }
@@ -205,23 +227,29 @@ final class IndexStore implements Closeable {
     searchers.maybeRefreshBlocking();
   }
 
-  /** Merges down to at most {@code maxSegments} segments, waits, then refreshes. */
+  /**
+   * Merges down to at most {@code maxSegments} segments, waits, then refreshes. Applies may run
+   * meanwhile (their changes land in new segments), so this takes no write lock.
+   */
   void forceMerge(int maxSegments) {
-    writes.lock();
+    ensureOpen();
     try {
-      ensureOpen();
       writer.forceMerge(maxSegments);
       searchers.maybeRefreshBlocking();
     } catch (IOException e) {
       throw failure("cannot merge to " + maxSegments + " segments", e);
-    } finally {
-      writes.unlock();
     }
   }
 
   /** Segments in the current searcher. */
   int segmentCount() {
     return withSearcher("count segments", searcher -> searcher.getIndexReader().leaves().size());
+  }
+
+  private void stopMergeThreads() {
+    if (mergeThreads != null) {
+      mergeThreads.shutdownNow();
+    }
   }
 
   private void commitLocked() throws IOException {

@@ -1,6 +1,7 @@
 package dev.jodo.kernel.memory.index;
 
 import java.io.IOException;
+import java.util.concurrent.ExecutorService;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.FilterCodec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
@@ -38,18 +39,25 @@ final class MemoryCodec extends FilterCodec {
         }
       };
 
-  MemoryCodec(IndexSettings settings) {
-    this(new Lucene104Codec(), settings);
+  /**
+   * @param mergeThreads runs {@code settings.mergeWorkers()} graph builders per merge; null when
+   *     that is 1
+   */
+  MemoryCodec(IndexSettings settings, ExecutorService mergeThreads) {
+    this(new Lucene104Codec(), settings, mergeThreads);
   }
 
-  private MemoryCodec(Codec delegate, IndexSettings settings) {
+  private MemoryCodec(Codec delegate, IndexSettings settings, ExecutorService mergeThreads) {
     super(delegate.getName(), delegate);
+    int m = settings.maxConn();
+    int beam = settings.beamWidth();
+    int workers = settings.mergeWorkers();
     KnnVectorsFormat graph =
         switch (settings.vectors()) {
           case INT8 ->
               new Lucene104HnswScalarQuantizedVectorsFormat(
-                  ScalarEncoding.UNSIGNED_BYTE, settings.maxConn(), settings.beamWidth());
-          case FLOAT32 -> new Lucene99HnswVectorsFormat(settings.maxConn(), settings.beamWidth());
+                  ScalarEncoding.UNSIGNED_BYTE, m, beam, workers, mergeThreads);
+          case FLOAT32 -> new Lucene99HnswVectorsFormat(m, beam, workers, mergeThreads);
         };
     this.vectorsFormat = new WideVectorsFormat(graph);
   }

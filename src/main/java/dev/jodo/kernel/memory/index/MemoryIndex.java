@@ -221,6 +221,16 @@ public final class MemoryIndex implements AutoCloseable {
         });
   }
 
+  /**
+   * Merges the whole index into one segment, hence one HNSW graph per model: searches then cost a
+   * fraction of what they cost over the dozen or so segments a rebuild leaves (see
+   * docs/performance.md). Takes minutes per million memories; applies and searches carry on
+   * meanwhile. Meant for the end of a full rebuild.
+   */
+  public void compact() {
+    store.forceMerge(1);
+  }
+
   /** Commits, then closes. */
   @Override
   public void close() {

@@ -26,22 +26,55 @@ final class BenchReport {
     }
     List<String> sets = new ArrayList<>();
     for (Map<String, String> row : rows) {
-      String set = row.get("size") + " " + row.get("layout");
-      if (!sets.contains(set)) {
+      String set = key(row);
+      if (!row.get("state").equals("build") && !sets.contains(set)) {
         sets.add(set);
       }
     }
 
-    System.out.println(
-        "Unfiltered vector search (limit 10; k' = graph candidates re-ranked by exact cosine):");
+    for (Map<String, String> r : of(rows, "data")) {
+      System.out.printf(
+          "- %s vectors: mean cosine of a query's true 1st / 10th neighbour %s / %s; %s of"
+              + " true top-10 neighbours in the query's own cluster%n",
+          count(r.get("size")), r.get("nn1_cos"), r.get("nn10_cos"), r.get("same_cluster"));
+    }
     System.out.println();
-    System.out.println("| vectors | layout | k' | recall@10 | p50 | p99 |");
-    System.out.println("|---|---|---|---|---|---|");
+    System.out.println(
+        "Build through apply() (batches of changes, each made searchable), then merges, then"
+            + " compact():");
+    System.out.println();
+    System.out.println(
+        "| vectors | layout | apply all + commit | merges settled | segments | compact() | on disk"
+            + " merged / compacted |");
+    System.out.println("|---|---|---|---|---|---|---|");
+    for (Map<String, String> b : of(rows, "build")) {
+      System.out.printf(
+          "| %s | %s | %s s (%s docs/s, batches of %s) | +%s s | %s → %s | +%s s | %s / %s MiB |%n",
+          count(b.get("size")),
+          b.get("layout"),
+          b.get("build_s"),
+          b.get("docs_per_s"),
+          b.get("batch"),
+          minus(b.get("merged_s"), b.get("build_s")),
+          b.get("segments_at_commit"),
+          b.get("segments"),
+          b.get("compact_s"),
+          b.get("merged_mb"),
+          b.get("compacted_mb"));
+    }
+    System.out.println();
+    System.out.println(
+        "Unfiltered vector search, single client (limit 10; k' = graph candidates re-ranked by"
+            + " exact cosine):");
+    System.out.println();
+    System.out.println("| vectors | layout | index | k' | recall@10 | p50 | p99 |");
+    System.out.println("|---|---|---|---|---|---|---|");
     for (Map<String, String> r : of(rows, "vector")) {
       System.out.printf(
-          "| %s | %s | %s | %s | %s ms | %s ms |%n",
+          "| %s | %s | %s | %s | %s | %s ms | %s ms |%n",
           count(r.get("size")),
           r.get("layout"),
+          r.get("state"),
           r.get("candidates"),
           r.get("recall"),
           r.get("p50_ms"),
@@ -51,26 +84,28 @@ final class BenchReport {
     System.out.println(
         "Filtered vector search (k' = 100; the tag filter runs inside the graph search):");
     System.out.println();
-    System.out.println("| vectors | layout | filter matches | recall@10 | p50 | p99 |");
-    System.out.println("|---|---|---|---|---|---|");
+    System.out.println("| vectors | layout | index | filter matches | recall@10 | p50 | p99 |");
+    System.out.println("|---|---|---|---|---|---|---|");
     for (Map<String, String> r : of(rows, "filtered")) {
       System.out.printf(
-          "| %s | %s | %s%% | %s | %s ms | %s ms |%n",
+          "| %s | %s | %s | %s%% | %s | %s ms | %s ms |%n",
           count(r.get("size")),
           r.get("layout"),
+          r.get("state"),
           r.get("tag").substring(1),
           r.get("recall"),
           r.get("p50_ms"),
           r.get("p99_ms"));
     }
     System.out.println();
-    System.out.println("Build, footprint and the other paths (k' = 100):");
+    System.out.println("The other paths (k' = 100):");
     System.out.println();
     System.out.println(
-        "| vectors | layout | build (apply + commit) | merges settled | segments | index on disk | index heap | process RSS (anon / file) | open + first query | QPS, 2 clients | hybrid p50 / p99 | text p50 / p99 | apply 1 change p50 / p99 | commit |");
-    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        "| vectors | layout | index | segments | open + first query | QPS, 2 clients | hybrid p50"
+            + " / p99 | text p50 / p99 | apply 1 change p50 / p99 | commit | index heap | process"
+            + " RSS (anon / file) |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (String set : sets) {
-      Map<String, String> b = one(rows, "build", set);
       Map<String, String> o = one(rows, "open", set);
       Map<String, String> m = one(rows, "memory", set);
       Map<String, String> q = one(rows, "qps", set);
@@ -79,20 +114,12 @@ final class BenchReport {
       Map<String, String> t = oneMode(rows, set, "TEXT");
       String[] parts = set.split(" ");
       System.out.printf(
-          "| %s | %s | %s s (%s docs/s, batches of %s) | %s s | %s → %s | %s MiB | %s MiB | %s MiB (%s / %s) | %s ms + %s ms | %s | %s / %s ms | %s / %s ms | %s / %s ms | %s ms |%n",
+          "| %s | %s | %s | %s | %s + %s ms | %s | %s / %s ms | %s / %s ms | %s / %s ms | %s ms |"
+              + " %s MiB | %s MiB (%s / %s) |%n",
           count(parts[0]),
           parts[1],
-          b.get("build_s"),
-          b.get("docs_per_s"),
-          b.get("batch"),
-          b.get("merged_s"),
-          b.get("segments_at_commit"),
-          b.get("segments"),
-          b.get("index_mb"),
-          m.get("heap_used_mb"),
-          m.get("rss_mb"),
-          m.get("rss_anon_mb"),
-          m.get("rss_file_mb"),
+          parts[2],
+          o.get("segments"),
           o.get("open_ms"),
           o.get("first_query_ms"),
           q.get("qps"),
@@ -102,8 +129,21 @@ final class BenchReport {
           t.get("p99_ms"),
           a.get("one_change_p50_ms"),
           a.get("one_change_p99_ms"),
-          a.get("commit_ms"));
+          a.get("commit_ms"),
+          m.get("heap_used_mb"),
+          m.get("rss_mb"),
+          m.get("rss_anon_mb"),
+          m.get("rss_file_mb"));
     }
+  }
+
+  private static String key(Map<String, String> row) {
+    return row.get("size") + " " + row.get("layout") + " " + row.get("state");
+  }
+
+  private static String minus(String a, String b) {
+    return String.format(
+        java.util.Locale.ROOT, "%.2f", Double.parseDouble(a) - Double.parseDouble(b));
   }
 
   private static List<Map<String, String>> of(List<Map<String, String>> rows, String kind) {
@@ -111,16 +151,13 @@ final class BenchReport {
   }
 
   private static Map<String, String> one(List<Map<String, String>> rows, String kind, String set) {
-    return of(rows, kind).stream()
-        .filter(r -> set.equals(r.get("size") + " " + r.get("layout")))
-        .findFirst()
-        .orElse(Map.of());
+    return of(rows, kind).stream().filter(r -> set.equals(key(r))).findFirst().orElse(Map.of());
   }
 
   private static Map<String, String> oneMode(
       List<Map<String, String>> rows, String set, String mode) {
     return of(rows, "mode").stream()
-        .filter(r -> set.equals(r.get("size") + " " + r.get("layout")))
+        .filter(r -> set.equals(key(r)))
         .filter(r -> mode.equals(r.get("mode")))
         .findFirst()
         .orElse(Map.of());

@@ -23,8 +23,10 @@ import java.util.stream.Stream;
  * The memory index benchmark, run by {@code bench/memory/run.sh} in two JVMs per data set:
  *
  * <pre>
- * MemoryIndexBench build  SIZE LAYOUT DIR   generate vectors, exact neighbours, build the index
- * MemoryIndexBench search SIZE LAYOUT DIR   reopen it in a fresh JVM; recall, latency, QPS, memory
+ * MemoryIndexBench build  SIZE LAYOUT DIR        vectors, exact neighbours, the index as merges
+ *                                                leave it (DIR/merged) and compacted (DIR/index)
+ * MemoryIndexBench search SIZE LAYOUT DIR STATE  one of them (merged|compacted) in a fresh JVM:
+ *                                                recall, latency, QPS, memory
  * </pre>
  *
  * Each prints {@code result key=value ...} lines that run.sh collects and {@link BenchReport} turns
@@ -44,12 +46,15 @@ final class MemoryIndexBench {
   private final BenchData data;
   private final String label;
 
-  private MemoryIndexBench(int size, String layout, Path dir) {
+  private final Path searched;
+
+  private MemoryIndexBench(int size, String layout, Path dir, String state) {
     this.size = size;
     this.base = settingsFor(layout);
     this.dir = dir;
     this.data = new BenchData(size);
-    this.label = "size=" + size + " layout=" + layout;
+    this.label = "size=" + size + " layout=" + layout + " state=" + state;
+    this.searched = dir.resolve(state.equals("merged") ? "merged" : "index");
   }
 
   private static IndexSettings settingsFor(String layout) {
@@ -57,11 +62,16 @@ final class MemoryIndexBench {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 4) {
-      throw new IllegalArgumentException("usage: build|search SIZE INT8|FLOAT32 DIR");
+    if (args.length < 4 || args[0].equals("search") != (args.length == 5)) {
+      throw new IllegalArgumentException(
+          "usage: build SIZE INT8|FLOAT32 DIR | search SIZE INT8|FLOAT32 DIR merged|compacted");
     }
     MemoryIndexBench bench =
-        new MemoryIndexBench(Integer.parseInt(args[1]), args[2], Path.of(args[3]));
+        new MemoryIndexBench(
+            Integer.parseInt(args[1]),
+            args[2],
+            Path.of(args[3]),
+            args.length == 5 ? args[4] : "build");
     switch (args[0]) {
       case "build" -> bench.build();
       case "search" -> bench.search();
@@ -117,24 +127,35 @@ final class MemoryIndexBench {
       settled = seconds(t0);
       segments = index.store().segmentCount();
     }
+    double mergedMb = directoryBytes(indexDir) / 1048576.0;
+    copyIndex(indexDir, dir.resolve("merged"));
+    double compacted;
+    try (MemoryIndex index = MemoryIndex.open(indexDir, settings(100))) {
+      t0 = System.nanoTime();
+      index.compact();
+      index.commit();
+      compacted = seconds(t0);
+    }
     Arrays.sort(applyNanos);
     result(
         "build",
-        Map.of(
-            "build_s", fmt(built),
-            "merged_s", fmt(settled),
-            "segments_at_commit", segmentsBefore,
-            "segments", segments,
-            "batch", BATCH,
-            "apply_batch_p50_ms", fmt(applyNanos[applyNanos.length / 2] / 1e6),
-            "apply_batch_max_ms", fmt(applyNanos[applyNanos.length - 1] / 1e6),
-            "index_mb", fmt(directoryBytes(indexDir) / 1048576.0),
-            "docs_per_s", fmt(size / built)));
+        Map.ofEntries(
+            Map.entry("build_s", fmt(built)),
+            Map.entry("merged_s", fmt(settled)),
+            Map.entry("segments_at_commit", segmentsBefore),
+            Map.entry("segments", segments),
+            Map.entry("batch", BATCH),
+            Map.entry("apply_batch_p50_ms", fmt(applyNanos[applyNanos.length / 2] / 1e6)),
+            Map.entry("apply_batch_max_ms", fmt(applyNanos[applyNanos.length - 1] / 1e6)),
+            Map.entry("merged_mb", fmt(mergedMb)),
+            Map.entry("compact_s", fmt(compacted)),
+            Map.entry("compacted_mb", fmt(directoryBytes(indexDir) / 1048576.0)),
+            Map.entry("docs_per_s", fmt(size / built))));
   }
 
   private void search() throws Exception {
     int[][][] truth = BenchData.readTruth(dir.resolve("truth.bin"));
-    Path indexDir = dir.resolve("index");
+    Path indexDir = searched;
     long heapBefore = heapAfterGc(); // the query generator's own tables
     long t0 = System.nanoTime();
     MemoryIndex first = MemoryIndex.open(indexDir, settings(100));
@@ -283,6 +304,8 @@ final class MemoryIndexBench {
 
   private void result(String kind, Map<String, ?> values) {
     StringBuilder line = new StringBuilder("result kind=").append(kind).append(' ').append(label);
+    // Other work on this machine shows here: 2 means both cores were already busy.
+    line.append(" load1=").append(loadAverage());
     new java.util.TreeMap<>(values)
         .forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
     System.out.println(line);
@@ -290,6 +313,14 @@ final class MemoryIndexBench {
 
   private static void log(String format, Object... args) {
     System.err.printf("[bench] " + format + "%n", args);
+  }
+
+  private static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (IOException e) {
+      return "?";
+    }
   }
 
   private static long heapAfterGc() {
@@ -307,6 +338,17 @@ final class MemoryIndexBench {
       }
     }
     return kb;
+  }
+
+  private static void copyIndex(Path from, Path to) throws IOException {
+    Files.createDirectories(to);
+    try (Stream<Path> files = Files.list(from)) {
+      for (Path f : files.toList()) {
+        if (!f.getFileName().toString().equals("write.lock")) {
+          Files.copy(f, to.resolve(f.getFileName()));
+        }
+      }
+    }
   }
 
   private static long directoryBytes(Path dir) throws IOException {

@@ -161,6 +161,28 @@ class MemoryIndexTest {
   }
 
   @Test
+  void compactLeavesOneSegmentWithTheSameAnswers() {
+    SyntheticVectors data = new SyntheticVectors(DIM, 10, 11);
+    for (int batch = 0; batch < 5; batch++) {
+      List<MemoryChange> changes = new ArrayList<>();
+      for (int i = batch * 100; i < batch * 100 + 100; i++) {
+        changes.add(upsert(i + 1, memory("mem_" + i, "jodo", "text " + i, data.vector(i))));
+      }
+      index.apply(changes);
+    }
+    assertThat(index.store().segmentCount()).isGreaterThan(1);
+    List<Hit> before = index.search(query("jodo", data.query(1), "", 10, Mode.VECTOR));
+
+    index.compact();
+
+    assertThat(index.store().segmentCount()).isEqualTo(1);
+    assertThat(index.search(query("jodo", data.query(1), "", 10, Mode.VECTOR))).isEqualTo(before);
+    assertThat(ids(query("jodo", data.query(1), "text 417", 1, Mode.TEXT)))
+        .containsExactly("mem_417");
+    assertThat(index.liveCount("jodo")).isEqualTo(500);
+  }
+
+  @Test
   void namespacesAreIsolated() {
     float[] v = vector();
     index.apply(
