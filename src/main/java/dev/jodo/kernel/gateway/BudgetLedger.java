@@ -2,40 +2,50 @@ package dev.jodo.kernel.gateway;
 
 import dev.jodo.kernel.platform.config.QuotaConfig;
 import java.math.BigDecimal;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
-import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import javax.sql.DataSource;
 
 /**
- * The budget ledger in Postgres ({@code V2__gateway_ledger.sql}). {@link #admit} takes the agent's
- * limits and the first affordable candidate's worst-case reservation in one round trip; {@link
- * #settle} replaces the reservation with the real cost in another. Both serialize on the provider's
- * {@code budget_months} row, so no concurrency on any number of kernels overspends.
+ * The budget ledger in Postgres ({@code V2__gateway_ledger.sql}, {@code V4__ledger_batch.sql}).
+ * {@link #admit} takes the agent's limits and the first affordable candidate's worst-case
+ * reservation; {@link #settle} replaces the reservation with the real cost. Both serialize on the
+ * provider's {@code budget_months} row, so no concurrency on any number of kernels overspends. Both
+ * go through this kernel's {@link LedgerWriter}, which batches what arrives together into one
+ * transaction; an admission waits for its commit, a settlement does not.
  */
-final class BudgetLedger {
+final class BudgetLedger implements AutoCloseable {
   private final DataSource dataSource;
+  private final LedgerWriter writer;
 
   BudgetLedger(DataSource dataSource) {
     this.dataSource = dataSource;
+    this.writer = new LedgerWriter(dataSource);
   }
 
   sealed interface Admission {}
 
-  /** {@code candidate} is reserved as {@code usageId}; {@code requestId} logs the request. */
+  /**
+   * {@code candidate} is reserved as {@code usageId}; {@code requestId} logs the request; {@code
+   * monthSpent} is every provider's spend this month right after the reservation (which it includes
+   * at its worst case).
+   */
   record Admitted(
-      int index, long usageId, Optional<Long> requestId, List<Optional<BigDecimal>> spentSeen)
+      int index,
+      long usageId,
+      Optional<Long> requestId,
+      List<Optional<BigDecimal>> spentSeen,
+      Map<String, BigDecimal> monthSpent)
       implements Admission {}
 
   /** A per-agent rate limit or quota refused the request. */
@@ -55,73 +65,45 @@ final class BudgetLedger {
       QuotaConfig.Limits limits,
       List<Candidate> candidates)
       throws SQLException {
-    String sql = "SELECT * FROM jodo_admit(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, agent);
-      ps.setTimestamp(2, Timestamp.from(now));
-      ps.setString(3, intent.wire());
-      setLong(ps, 4, requestId);
-      ps.setInt(5, (int) Math.min(Integer.MAX_VALUE, tokensIn));
-      ps.setInt(6, (int) Math.min(Integer.MAX_VALUE, tokensTotal));
-      if (limits.requestsPerMinute().isPresent()) {
-        ps.setInt(7, limits.requestsPerMinute().getAsInt());
-      } else {
-        ps.setNull(7, Types.INTEGER);
-      }
-      setLong(
-          ps,
-          8,
-          limits.tokensPerMinute().isPresent()
-              ? Optional.of(limits.tokensPerMinute().getAsLong())
-              : Optional.empty());
-      setLong(
-          ps,
-          9,
-          limits.tokensPerDay().isPresent()
-              ? Optional.of(limits.tokensPerDay().getAsLong())
-              : Optional.empty());
-      ps.setBigDecimal(10, limits.costPerMonth().orElse(null));
-      ps.setArray(
-          11, c.createArrayOf("text", candidates.stream().map(x -> x.provider().name()).toArray()));
-      ps.setArray(
-          12, c.createArrayOf("text", candidates.stream().map(x -> x.model().name()).toArray()));
-      ps.setArray(
-          13, c.createArrayOf("numeric", candidates.stream().map(Candidate::worstCase).toArray()));
-      ps.setArray(
-          14,
-          c.createArrayOf(
-              "numeric", candidates.stream().map(x -> x.limit().orElse(null)).toArray()));
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        String outcome = rs.getString("outcome");
-        return switch (outcome) {
-          case "admitted" -> {
-            long request = rs.getLong("request_id");
-            yield new Admitted(
-                rs.getInt("chosen") - 1,
-                rs.getLong("usage_id"),
-                rs.wasNull() ? Optional.empty() : Optional.of(request),
-                spentSeen(rs.getArray("spent_seen")));
-          }
-          case "unaffordable" ->
-              new Unaffordable(
-                  spentSeen(rs.getArray("spent_seen")), orZero(rs.getBigDecimal("used")));
-          default ->
-              new Limited(
-                  outcome,
-                  Duration.ofMillis(Math.max(0, rs.getLong("retry_after_ms"))),
-                  orZero(rs.getBigDecimal("used")));
-        };
-      }
-    }
+    LedgerWriter.Admit op =
+        new LedgerWriter.Admit(
+            agent,
+            now.toString(),
+            intent.wire(),
+            requestId,
+            tokensIn,
+            tokensTotal,
+            limits.requestsPerMinute().isPresent() ? limits.requestsPerMinute().getAsInt() : null,
+            limits.tokensPerMinute().isPresent() ? limits.tokensPerMinute().getAsLong() : null,
+            limits.tokensPerDay().isPresent() ? limits.tokensPerDay().getAsLong() : null,
+            limits.costPerMonth().orElse(null),
+            List.copyOf(candidates),
+            new CompletableFuture<>());
+    writer.submit(op);
+    LedgerWriter.Answer answer = LedgerWriter.await(op.result());
+    return switch (answer.outcome()) {
+      case "admitted" ->
+          new Admitted(
+              answer.chosen() - 1,
+              answer.usageId(),
+              answer.requestId(),
+              answer.spentSeen(),
+              answer.monthSpent());
+      case "unaffordable" -> new Unaffordable(answer.spentSeen(), answer.used());
+      default ->
+          new Limited(
+              answer.outcome(),
+              Duration.ofMillis(Math.max(0, answer.retryAfterMillis())),
+              answer.used());
+    };
   }
 
   /**
    * Records what a reserved call really used ({@code settled}) or releases it ({@code failed}, cost
-   * 0). Returns every provider's spend this month.
+   * 0). Asynchronous: it is applied in order with this kernel's other ledger operations, so this
+   * kernel's next admission already sees it; {@link #flush} waits for it.
    */
-  Map<String, BigDecimal> settle(
+  void settle(
       long usageId,
       String status,
       long tokensIn,
@@ -130,32 +112,31 @@ final class BudgetLedger {
       String error,
       Optional<Long> requestId,
       Optional<Integer> requestTokens,
-      Instant now)
-      throws SQLException {
-    String sql = "SELECT * FROM jodo_settle(?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setLong(1, usageId);
-      ps.setString(2, status);
-      ps.setInt(3, (int) Math.min(Integer.MAX_VALUE, tokensIn));
-      ps.setInt(4, (int) Math.min(Integer.MAX_VALUE, tokensOut));
-      ps.setBigDecimal(5, cost);
-      ps.setString(6, error);
-      setLong(ps, 7, requestId);
-      if (requestTokens.isPresent()) {
-        ps.setInt(8, requestTokens.get());
-      } else {
-        ps.setNull(8, Types.INTEGER);
-      }
-      ps.setTimestamp(9, Timestamp.from(now));
-      Map<String, BigDecimal> spent = new HashMap<>();
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          spent.put(rs.getString("provider"), rs.getBigDecimal("spent"));
-        }
-      }
-      return spent;
-    }
+      Instant now) {
+    writer.submit(
+        new LedgerWriter.Settle(
+            usageId,
+            status,
+            tokensIn,
+            tokensOut,
+            cost,
+            error,
+            requestId,
+            requestTokens,
+            now.toString()));
+  }
+
+  /** Waits until every operation submitted before this call is committed. */
+  void flush() throws SQLException {
+    LedgerWriter.Barrier barrier = new LedgerWriter.Barrier();
+    writer.submit(barrier);
+    LedgerWriter.await(barrier.done());
+  }
+
+  /** Applies what is queued, then stops taking operations. */
+  @Override
+  public void close() {
+    writer.close();
   }
 
   /** This month's spend per provider and today's total, computed from {@code budget_usage}. */
@@ -211,28 +192,5 @@ final class BudgetLedger {
       ps.setTimestamp(1, Timestamp.from(before));
       return ps.executeUpdate();
     }
-  }
-
-  private static void setLong(PreparedStatement ps, int index, Optional<Long> value)
-      throws SQLException {
-    if (value.isPresent()) {
-      ps.setLong(index, value.get());
-    } else {
-      ps.setNull(index, Types.BIGINT);
-    }
-  }
-
-  private static BigDecimal orZero(BigDecimal value) {
-    return value == null ? BigDecimal.ZERO : value;
-  }
-
-  private static List<Optional<BigDecimal>> spentSeen(Array array) throws SQLException {
-    List<Optional<BigDecimal>> result = new ArrayList<>();
-    if (array != null) {
-      for (Object value : (Object[]) array.getArray()) {
-        result.add(Optional.ofNullable((BigDecimal) value));
-      }
-    }
-    return result;
   }
 }

@@ -32,6 +32,7 @@ final class BudgetReport {
     Instant nextMonth = month.plusMonths(1).atDay(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     Instant dayStart =
         LocalDate.ofInstant(now, ZoneOffset.UTC).atStartOfDay(ZoneOffset.UTC).toInstant();
+    ledger.flush(); // this kernel's settlements so far, so that a caller sees its own calls
     BudgetLedger.Spending spending = ledger.spending(monthStart, nextMonth, dayStart);
 
     Map<String, Object> report = new LinkedHashMap<>();
@@ -59,7 +60,7 @@ final class BudgetReport {
     return body;
   }
 
-  /** {@code budget_remaining} of a think response, from the spend the settlement returned. */
+  /** {@code budget_remaining} of a think response, from the spend its admission saw. */
   Map<String, Object> remaining(Map<String, BigDecimal> spentThisMonth) {
     Map<String, Object> remaining = new LinkedHashMap<>();
     for (ProviderConfig provider : providers.values()) {

@@ -15,6 +15,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -91,7 +92,11 @@ public final class Gateway {
             tracked.isPresent() ? client.stream(concrete, tracked.get()) : client.chat(concrete);
       } catch (ProviderException.Aborted e) {
         // Our client left mid-stream: bill what the provider produced until we hung up.
-        settle(reserved, counted(concrete, e.partial()), null);
+        Usage billed = counted(concrete, e.partial());
+        settle(
+            reserved,
+            billed,
+            Pricing.actual(candidate.model(), billed.inputTokens(), billed.outputTokens()));
         metrics.call(candidate, route.intent(), "client_aborted");
         throw new ApiException(499, "client_closed", "the client closed the stream");
       } catch (ProviderException e) {
@@ -206,47 +211,41 @@ public final class Gateway {
     return new Usage(tokens.countInput(request), out);
   }
 
+  /**
+   * Queues the settlement and returns every provider's spend this month as seen at admission, with
+   * this call's reservation replaced by its cost.
+   */
   private Map<String, BigDecimal> settle(Attempts.Reserved reserved, Usage usage, BigDecimal cost) {
-    BigDecimal actual =
-        cost != null
-            ? cost
-            : Pricing.actual(
-                reserved.candidate().model(), usage.inputTokens(), usage.outputTokens());
-    try {
-      return ledger.settle(
-          reserved.usageId(),
-          "settled",
-          usage.inputTokens(),
-          usage.outputTokens(),
-          actual,
-          null,
-          reserved.requestId(),
-          Optional.of(usage.total()),
-          clock.instant());
-    } catch (SQLException e) {
-      throw new IllegalStateException(
-          "settling usage " + reserved.usageId() + ": " + e.getMessage(), e);
-    }
+    ledger.settle(
+        reserved.usageId(),
+        "settled",
+        usage.inputTokens(),
+        usage.outputTokens(),
+        cost,
+        null,
+        reserved.requestId(),
+        Optional.of(usage.total()),
+        clock.instant());
+    Map<String, BigDecimal> spent = new HashMap<>(reserved.monthSpent());
+    spent.computeIfPresent(
+        reserved.candidate().provider().name(),
+        (provider, amount) -> amount.subtract(reserved.candidate().worstCase()).add(cost));
+    return spent;
   }
 
   private void release(Attempts.Reserved reserved, String error, Usage usage) {
-    try {
-      BigDecimal cost =
-          Pricing.actual(reserved.candidate().model(), usage.inputTokens(), usage.outputTokens());
-      ledger.settle(
-          reserved.usageId(),
-          "failed",
-          usage.inputTokens(),
-          usage.outputTokens(),
-          cost,
-          error,
-          Optional.empty(),
-          Optional.empty(),
-          clock.instant());
-    } catch (SQLException e) {
-      throw new IllegalStateException(
-          "releasing usage " + reserved.usageId() + ": " + e.getMessage(), e);
-    }
+    BigDecimal cost =
+        Pricing.actual(reserved.candidate().model(), usage.inputTokens(), usage.outputTokens());
+    ledger.settle(
+        reserved.usageId(),
+        "failed",
+        usage.inputTokens(),
+        usage.outputTokens(),
+        cost,
+        error,
+        Optional.empty(),
+        Optional.empty(),
+        clock.instant());
   }
 
   private static StreamListener tracking(StreamListener listener, AtomicBoolean started) {
@@ -276,7 +275,11 @@ public final class Gateway {
     private final List<String> reasons;
     private Optional<Long> requestId = Optional.empty();
 
-    record Reserved(Candidate candidate, long usageId, Optional<Long> requestId) {}
+    record Reserved(
+        Candidate candidate,
+        long usageId,
+        Optional<Long> requestId,
+        Map<String, BigDecimal> monthSpent) {}
 
     Attempts(Principal caller, Intent intent, long inputBound, long totalBound, Router.Plan plan) {
       this.caller = caller;
@@ -316,7 +319,7 @@ public final class Gateway {
           Candidate chosen = remaining.get(admitted.index());
           remaining.subList(0, admitted.index() + 1).clear();
           requestId = admitted.requestId().or(() -> requestId);
-          yield new Reserved(chosen, admitted.usageId(), requestId);
+          yield new Reserved(chosen, admitted.usageId(), requestId, admitted.monthSpent());
         }
         case BudgetLedger.Limited limited -> {
           metrics.limited(caller.name(), limited.kind());

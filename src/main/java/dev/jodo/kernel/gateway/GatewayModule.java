@@ -34,6 +34,7 @@ public final class GatewayModule implements AutoCloseable {
   private final List<Routes> routes;
   private final Map<String, ProviderClient> clients;
   private final ScheduledExecutorService housekeeping;
+  private final BudgetLedger ledger;
 
   public GatewayModule(
       KernelConfig config,
@@ -54,6 +55,7 @@ public final class GatewayModule implements AutoCloseable {
     }
     this.clients = clients;
     BudgetLedger ledger = new BudgetLedger(dataSource);
+    this.ledger = ledger;
     GatewayMetrics metrics = new GatewayMetrics(registry, queues);
     this.gateway =
         new Gateway(
@@ -112,5 +114,6 @@ public final class GatewayModule implements AutoCloseable {
   public void close() {
     housekeeping.shutdownNow();
     clients.values().forEach(ProviderClient::close);
+    ledger.close(); // after the calls: their settlements are the last writes
   }
 }

@@ -36,6 +36,9 @@ class BudgetLedgerTest {
   private static DatabaseTarget.External target;
   private static Database kernelA;
   private static Database kernelB;
+  // One ledger per kernel, as in the kernel: each has its own writer and connection pool.
+  private static BudgetLedger ledgerA;
+  private static BudgetLedger ledgerB;
   private static final ProviderConfig CLAUDE =
       provider(
           "claude",
@@ -52,10 +55,14 @@ class BudgetLedgerTest {
     kernelA = Database.open(target, null, "a");
     kernelA.migrate(Database.KERNEL_MIGRATIONS);
     kernelB = Database.open(target, null, "b");
+    ledgerA = new BudgetLedger(kernelA.dataSource());
+    ledgerB = new BudgetLedger(kernelB.dataSource());
   }
 
   @AfterAll
   static void drop() {
+    ledgerA.close();
+    ledgerB.close();
     kernelA.close();
     kernelB.close();
     TestPostgres.drop(target);
@@ -84,7 +91,7 @@ class BudgetLedgerTest {
                 });
     List<Future<Boolean>> results = new ArrayList<>();
     for (int i = 0; i < 64; i++) {
-      BudgetLedger ledger = new BudgetLedger((i % 2 == 0 ? kernelA : kernelB).dataSource());
+      BudgetLedger ledger = i % 2 == 0 ? ledgerA : ledgerB;
       results.add(
           pool.submit(
               () -> {
@@ -121,6 +128,8 @@ class BudgetLedgerTest {
     for (Future<Boolean> result : results) {
       admitted += result.get() ? 1 : 0;
     }
+    ledgerA.flush();
+    ledgerB.flush();
     running.set(false);
     watcher.join();
     pool.shutdown();
@@ -141,7 +150,7 @@ class BudgetLedgerTest {
     ExecutorService pool = Executors.newFixedThreadPool(32);
     List<Future<BudgetLedger.Admission>> results = new ArrayList<>();
     for (int i = 0; i < 64; i++) {
-      BudgetLedger ledger = new BudgetLedger((i % 2 == 0 ? kernelA : kernelB).dataSource());
+      BudgetLedger ledger = i % 2 == 0 ? ledgerA : ledgerB;
       results.add(
           pool.submit(
               () ->
@@ -167,7 +176,7 @@ class BudgetLedgerTest {
 
   @Test
   void firstAffordableCandidateIsChosenAndTheOthersReportWhatTheySaw() throws Exception {
-    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    BudgetLedger ledger = ledgerA;
     sql(
         "INSERT INTO budget_usage (provider, model, cost, created_at) VALUES ('claude', 'sonnet', 0.95, '2026-03-02T00:00:00Z')");
     ProviderConfig ollama =
@@ -186,7 +195,7 @@ class BudgetLedgerTest {
 
   @Test
   void monthBoundaryStartsAFreshBudgetAndKeepsLateReservationsInTheirMonth() throws Exception {
-    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    BudgetLedger ledger = ledgerA;
     Candidate call = candidate(CLAUDE, "sonnet", "0.600000", "1.00");
     Instant lastMoment = Instant.parse("2026-03-31T23:59:59.900Z");
     Instant nextMonth = Instant.parse("2026-04-01T00:00:00Z");
@@ -214,6 +223,7 @@ class BudgetLedgerTest {
         Optional.empty(),
         Optional.empty(),
         nextMonth);
+    ledger.flush();
     assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-03-01'"))
         .isEqualByComparingTo("0.000018");
     assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-04-01'"))
@@ -222,7 +232,7 @@ class BudgetLedgerTest {
 
   @Test
   void failedCallIsReleasedToZeroWithItsError() throws Exception {
-    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    BudgetLedger ledger = ledgerA;
     var admitted =
         (BudgetLedger.Admitted)
             ledger.admit(
@@ -244,6 +254,7 @@ class BudgetLedgerTest {
         Optional.empty(),
         Optional.empty(),
         NOW);
+    ledger.flush();
     assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo("0");
     try (Connection c = kernelA.dataSource().getConnection();
         Statement s = c.createStatement();
@@ -257,7 +268,7 @@ class BudgetLedgerTest {
 
   @Test
   void requestsPerMinuteAllowsExactlyTheLimitAndSaysWhenTheNextFits() throws Exception {
-    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    BudgetLedger ledger = ledgerA;
     QuotaConfig.Limits three =
         new QuotaConfig.Limits(
             OptionalLong.empty(), Optional.empty(), OptionalInt.of(3), OptionalLong.empty());
@@ -312,7 +323,7 @@ class BudgetLedgerTest {
 
   @Test
   void fallbackAttemptsOfOneRequestCountOnce() throws Exception {
-    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    BudgetLedger ledger = ledgerA;
     QuotaConfig.Limits one =
         new QuotaConfig.Limits(
             OptionalLong.empty(), Optional.empty(), OptionalInt.of(1), OptionalLong.empty());
@@ -329,7 +340,7 @@ class BudgetLedgerTest {
 
   @Test
   void tokensPerMinuteCountsReservedTokensAndWaitsForEnoughToExpire() throws Exception {
-    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    BudgetLedger ledger = ledgerA;
     QuotaConfig.Limits thousand =
         new QuotaConfig.Limits(
             OptionalLong.empty(), Optional.empty(), OptionalInt.empty(), OptionalLong.of(1000));
@@ -375,7 +386,7 @@ class BudgetLedgerTest {
 
   @Test
   void tokensPerDayAndCostPerMonthQuotasWaitForTheNextPeriod() throws Exception {
-    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    BudgetLedger ledger = ledgerA;
     QuotaConfig.Limits daily =
         new QuotaConfig.Limits(
             OptionalLong.of(1000), Optional.empty(), OptionalInt.empty(), OptionalLong.empty());
@@ -417,7 +428,7 @@ class BudgetLedgerTest {
 
   @Test
   void reservationsOfADeadKernelStayCountedAndAreMarkedAbandoned() throws Exception {
-    BudgetLedger ledger = new BudgetLedger(kernelA.dataSource());
+    BudgetLedger ledger = ledgerA;
     ledger.admit(
         "jodo",
         NOW,
@@ -442,6 +453,62 @@ class BudgetLedgerTest {
     // Abandoned reservations keep their worst case: the provider may have billed the call.
     assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo("0.8");
     assertThat(sum("SELECT sum(cost) FROM budget_usage")).isEqualByComparingTo("0.8");
+  }
+
+  @Test
+  void operationsQueuedBehindABusyRowGoTogetherAndABadOneFailsAlone() throws Exception {
+    BudgetLedger ledger = ledgerA;
+    Candidate call = candidate(CLAUDE, "sonnet", "0.1", "1.00");
+    var first =
+        (BudgetLedger.Admitted)
+            ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call));
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<BudgetLedger.Admission>> admissions = new ArrayList<>();
+    try (Connection other = kernelB.dataSource().getConnection();
+        Statement s = other.createStatement()) {
+      // Another kernel holds the provider's row: this kernel's writer blocks on its next batch
+      // while the rest queue up behind it.
+      other.setAutoCommit(false);
+      s.execute("SELECT * FROM budget_months FOR UPDATE");
+      admissions.add(
+          pool.submit(
+              () ->
+                  ledger.admit(
+                      "jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call))));
+      Thread.sleep(200);
+      // A status the table refuses poisons the batch it lands in.
+      ledger.settle(
+          first.usageId(),
+          "bogus",
+          1,
+          1,
+          BigDecimal.ZERO,
+          "nul \u0000 in a provider's message",
+          Optional.empty(),
+          Optional.empty(),
+          NOW);
+      for (int i = 0; i < 6; i++) {
+        admissions.add(
+            pool.submit(
+                () ->
+                    ledger.admit(
+                        "jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call))));
+      }
+      Thread.sleep(200);
+      assertThat(admissions).noneMatch(Future::isDone);
+      other.commit();
+    }
+    int admitted = 0;
+    for (Future<BudgetLedger.Admission> admission : admissions) {
+      admitted += admission.get() instanceof BudgetLedger.Admitted ? 1 : 0;
+    }
+    pool.shutdown();
+    ledger.flush();
+    // All seven fit beside the first, which stays reserved: its settlement alone was refused.
+    assertThat(admitted).isEqualTo(7);
+    assertThat(sum("SELECT count(*) FROM budget_usage WHERE status = 'reserved'"))
+        .isEqualByComparingTo("8");
+    assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo("0.8");
   }
 
   private static Candidate freeCandidate() {

@@ -169,7 +169,7 @@ class GatewayApiTest {
     assertThat(anthropic.requests().get(0).headers().get("x-api-key")).isEqualTo("sk-ant-test");
 
     List<String> rows =
-        rows(
+        ledgerRows(
             "SELECT provider, model, intent, tokens_in, tokens_out, cost, requested_by, status FROM budget_usage");
     assertThat(rows)
         .containsExactly("claude|claude-sonnet-4-20250514|code|450|1200|0.019350|jodo|settled");
@@ -194,11 +194,11 @@ class GatewayApiTest {
     Response response = think("code");
     assertThat(response.status()).as(response.body()).isEqualTo(200);
     assertThat(response.json().path("provider").asText()).isEqualTo("openai");
-    List<String> rows = rows("SELECT provider, status, cost FROM budget_usage ORDER BY id");
+    List<String> rows = ledgerRows("SELECT provider, status, cost FROM budget_usage ORDER BY id");
     assertThat(rows).hasSize(2);
     assertThat(rows.get(0)).isEqualTo("claude|failed|0.000000");
     assertThat(rows.get(1)).isEqualTo("openai|settled|0.000005");
-    assertThat(rows("SELECT error FROM budget_usage WHERE status = 'failed'").get(0))
+    assertThat(ledgerRows("SELECT error FROM budget_usage WHERE status = 'failed'").get(0))
         .contains("500");
   }
 
@@ -338,7 +338,7 @@ class GatewayApiTest {
     assertThat(queued.errorCode()).isEqualTo("provider_busy");
     assertThat(queued.header("Retry-After")).contains("1");
     assertThat(slow.get().status()).isEqualTo(200);
-    assertThat(rows("SELECT count(*) FROM budget_usage WHERE status = 'failed'"))
+    assertThat(ledgerRows("SELECT count(*) FROM budget_usage WHERE status = 'failed'"))
         .containsExactly("1");
   }
 
@@ -426,7 +426,7 @@ class GatewayApiTest {
     assertThat(usage.path("choices")).isEmpty();
     assertThat(usage.path("usage").path("prompt_tokens").asInt()).isEqualTo(12);
     assertThat(usage.path("usage").path("completion_tokens").asInt()).isEqualTo(3);
-    assertThat(rows("SELECT tokens_in, tokens_out, cost, status FROM budget_usage"))
+    assertThat(ledgerRows("SELECT tokens_in, tokens_out, cost, status FROM budget_usage"))
         .containsExactly("12|3|0.000081|settled");
   }
 
@@ -454,11 +454,11 @@ class GatewayApiTest {
     long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
     while (System.nanoTime() < deadline
         && (anthropic.streamsAbortedByClient() == 0
-            || rows("SELECT status FROM budget_usage").equals(List.of("reserved")))) {
+            || ledgerRows("SELECT status FROM budget_usage").equals(List.of("reserved")))) {
       Thread.sleep(20);
     }
     assertThat(anthropic.streamsAbortedByClient()).isEqualTo(1);
-    List<String> row = rows("SELECT status, tokens_out FROM budget_usage");
+    List<String> row = ledgerRows("SELECT status, tokens_out FROM budget_usage");
     assertThat(row).hasSize(1);
     String[] parts = row.get(0).split("\\|");
     assertThat(parts[0]).isEqualTo("settled");
@@ -509,7 +509,7 @@ class GatewayApiTest {
     assertThat(response.body().strip()).endsWith("data: [DONE]");
     // Started streams cannot fall back: ollama was never asked.
     assertThat(ollama.requests()).isEmpty();
-    assertThat(rows("SELECT status FROM budget_usage")).containsExactly("failed");
+    assertThat(ledgerRows("SELECT status FROM budget_usage")).containsExactly("failed");
   }
 
   @Test
@@ -523,7 +523,7 @@ class GatewayApiTest {
     assertThat(body.path("data")).hasSize(2);
     assertThat(body.path("data").get(1).path("index").asInt()).isEqualTo(1);
     assertThat(body.path("data").get(0).path("embedding")).hasSize(16);
-    assertThat(rows("SELECT provider, intent, status FROM budget_usage"))
+    assertThat(ledgerRows("SELECT provider, intent, status FROM budget_usage"))
         .containsExactly("openai|embed|settled");
   }
 
@@ -587,6 +587,20 @@ class GatewayApiTest {
         Statement s = c.createStatement()) {
       s.execute(statement);
     }
+  }
+
+  /**
+   * {@link #rows} once no reservation is left open: settlements are written after the response,
+   * within milliseconds.
+   */
+  static List<String> ledgerRows(String query) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (System.nanoTime() < deadline
+        && !rows("SELECT count(*) FROM budget_usage WHERE status = 'reserved'")
+            .equals(List.of("0"))) {
+      Thread.sleep(10);
+    }
+    return rows(query);
   }
 
   static List<String> rows(String query) {

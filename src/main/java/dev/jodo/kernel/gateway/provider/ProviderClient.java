@@ -3,8 +3,8 @@ package dev.jodo.kernel.gateway.provider;
 import java.util.List;
 
 /**
- * One provider's wire protocol. Implementations hold one shared {@link java.net.http.HttpClient},
- * apply the provider's timeouts, and never log or return the API key.
+ * One provider's wire protocol. Implementations share one {@link ProviderHttp} (a keep-alive
+ * connection pool), apply the provider's timeouts, and never log or return the API key.
  */
 public interface ProviderClient extends AutoCloseable {
   /** A complete (non-streamed) chat call. */

@@ -12,21 +12,19 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
+import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
- * One provider's HTTP plumbing: a single {@link HttpClient}, the request and idle timeouts, and the
- * mapping of every failure to a {@link ProviderException} whose message names the provider, the
- * call and the status, and never the API key.
+ * One provider's HTTP plumbing: an {@link Http1Client} with its keep-alive pool, the request and
+ * idle timeouts, and the mapping of every failure to a {@link ProviderException} whose message
+ * names the provider, the call and the status, and never the API key.
  */
 final class ProviderHttp implements AutoCloseable {
   private static final int MAX_ERROR_BODY = 64 * 1024;
@@ -38,27 +36,27 @@ final class ProviderHttp implements AutoCloseable {
 
   private final String name;
   private final String baseUrl;
+  private final String host;
   private final Duration timeout;
+  private final Duration connectTimeout;
   private final String apiKey;
   private final ObjectMapper mapper;
-  private final ExecutorService executor;
-  private final HttpClient client;
+  private final Http1Client client;
 
   ProviderHttp(ProviderConfig config, ObjectMapper mapper) {
     this.name = config.name();
-    String base = config.baseUrl().toString();
-    this.baseUrl = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+    URI base = config.baseUrl();
+    String text = base.toString();
+    this.baseUrl = text.endsWith("/") ? text.substring(0, text.length() - 1) : text;
+    this.host = base.getHost() + (base.getPort() < 0 ? "" : ":" + base.getPort());
     this.timeout = config.timeout();
+    this.connectTimeout = config.connectTimeout();
     this.apiKey = config.apiKey().map(Secret::value).orElse("");
     this.mapper = mapper;
-    this.executor = Executors.newVirtualThreadPerTaskExecutor();
+    // The timeout bounds the wait for the response headers and each idle gap in the body.
     this.client =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(config.connectTimeout())
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .executor(executor)
-            .build();
+        new Http1Client(
+            base, connectTimeout, timeout, (SSLSocketFactory) SSLSocketFactory.getDefault());
   }
 
   String name() {
@@ -72,17 +70,18 @@ final class ProviderHttp implements AutoCloseable {
   JsonNode postJson(String path, Map<String, String> headers, JsonNode body)
       throws ProviderException {
     String call = call("POST", path);
-    return readJson(call, open(call, post(path, headers, body)));
+    return readJson(call, open(call, "POST", path, jsonHeaders(headers), serialize(body)));
   }
 
   JsonNode getJson(String path, Map<String, String> headers) throws ProviderException {
     String call = call("GET", path);
-    return readJson(call, open(call, builder(path, headers).GET().build()));
+    return readJson(call, open(call, "GET", path, headers, null));
   }
 
   /**
    * Streams a POST's body line by line on the calling thread. The stream is closed (dropping the
-   * connection) before any exception leaves, so an aborted answer stops costing tokens upstream.
+   * connection unless only its last bytes were left) before any exception leaves, so an aborted
+   * answer stops costing tokens upstream.
    */
   ChatResult stream(
       String path,
@@ -92,14 +91,11 @@ final class ProviderHttp implements AutoCloseable {
       LineHandler handler)
       throws ProviderException {
     String call = call("POST", path);
-    InputStream in = open(call, post(path, headers, body)).body();
-    IdleWatchdog watchdog = new IdleWatchdog(in, timeout);
+    InputStream in = open(call, "POST", path, jsonHeaders(headers), serialize(body)).body();
     try {
       BufferedReader reader = new BufferedReader(new InputStreamReader(in, UTF_8));
       while (true) {
-        watchdog.arm();
         String line = reader.readLine();
-        watchdog.disarm();
         if (line == null) {
           throw new ProviderException.ConnectionFailed(
               name + " stream ended before its final event (" + call + ")", null);
@@ -108,12 +104,13 @@ final class ProviderHttp implements AutoCloseable {
           return accumulator.result();
         }
       }
+    } catch (SocketTimeoutException e) {
+      throw stalled(call, e);
     } catch (IOException e) {
-      throw watchdog.fired() ? stalled(call, e) : broken(call, e);
+      throw broken(call, e);
     } catch (StreamAccumulator.ListenerFailed e) {
       throw new ProviderException.Aborted(accumulator.result(), e.getCause());
     } finally {
-      watchdog.close();
       closeQuietly(in);
     }
   }
@@ -134,70 +131,87 @@ final class ProviderHttp implements AutoCloseable {
     return method + " " + URI.create(baseUrl + path).getRawPath();
   }
 
-  private HttpRequest post(String path, Map<String, String> headers, JsonNode body)
-      throws ProviderException {
+  /** The request target: the base URL's path prefix, the path and any query. */
+  private String target(String path) {
+    URI uri = URI.create(baseUrl + path);
+    return uri.getRawQuery() == null
+        ? uri.getRawPath()
+        : uri.getRawPath() + "?" + uri.getRawQuery();
+  }
+
+  private static Map<String, String> jsonHeaders(Map<String, String> headers) {
+    Map<String, String> all = new LinkedHashMap<>(headers);
+    all.put("content-type", "application/json");
+    return all;
+  }
+
+  private byte[] serialize(JsonNode body) throws ProviderException {
     try {
-      return builder(path, headers)
-          .header("content-type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofByteArray(mapper.writeValueAsBytes(body)))
-          .build();
+      return mapper.writeValueAsBytes(body);
     } catch (JsonProcessingException e) {
       throw new ProviderException.Rejected(
           400, name + ": request body is not serializable: " + e.getOriginalMessage());
     }
   }
 
-  private HttpRequest.Builder builder(String path, Map<String, String> headers) {
-    HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path));
-    headers.forEach(builder::header);
-    // Covers connecting and waiting for the response headers; the body is guarded by IdleWatchdog.
-    return builder.timeout(timeout);
-  }
-
-  private HttpResponse<InputStream> open(String call, HttpRequest request)
+  private Http1Response open(
+      String call, String method, String path, Map<String, String> headers, byte[] body)
       throws ProviderException {
-    HttpResponse<InputStream> response;
+    Http1Response response;
     try {
-      response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-    } catch (HttpConnectTimeoutException e) {
-      throw new ProviderException.TimedOut(
-          name + " did not accept a connection for " + call + " within " + millis(), e);
-    } catch (HttpTimeoutException e) {
-      throw new ProviderException.TimedOut(
-          name + " did not answer " + call + " within " + millis(), e);
+      response = client.send(method, target(path), headers, body);
     } catch (IOException e) {
-      URI uri = request.uri();
-      String host = uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort());
-      throw new ProviderException.ConnectionFailed(
-          redact("%s connection to %s failed for %s: %s".formatted(name, host, call, describe(e))),
-          e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ProviderException.ConnectionFailed(
-          name + " call interrupted while waiting for " + call, e);
+      throw failed(call, e);
     }
-    int status = response.statusCode();
+    int status = response.status();
     if (status / 100 == 2) {
       return response;
     }
-    String body;
+    String text;
     try {
-      body = new String(readBody(call, response.body(), MAX_ERROR_BODY), UTF_8);
+      text = new String(readBody(call, response.body(), MAX_ERROR_BODY), UTF_8);
     } catch (ProviderException unreadable) {
-      body = ""; // map the status anyway; the body was only for its message
+      text = ""; // map the status anyway; the body was only for its message
     }
-    String detail = ProviderErrors.detail(mapper, body);
+    String detail = ProviderErrors.detail(mapper, text);
     String message =
         "%s returned HTTP %d for %s%s"
             .formatted(name, status, call, detail.isEmpty() ? "" : ": " + detail);
     throw ProviderErrors.forStatus(
-        status,
-        redact(message),
-        ProviderErrors.retryAfter(response.headers().firstValue("retry-after")));
+        status, redact(message), ProviderErrors.retryAfter(response.header("retry-after")));
   }
 
-  private JsonNode readJson(String call, HttpResponse<InputStream> response)
-      throws ProviderException {
+  /** A failure before the response headers arrived. */
+  private ProviderException failed(String call, IOException e) {
+    if (Thread.currentThread().isInterrupted()) {
+      return new ProviderException.ConnectionFailed(
+          name + " call interrupted while waiting for " + call, e);
+    }
+    String reason = describe(e);
+    if (e instanceof Http1Client.ConnectFailure connect) {
+      if (connect.timedOut()) {
+        return new ProviderException.TimedOut(
+            name
+                + " did not accept a connection for "
+                + call
+                + " within "
+                + connectTimeout.toMillis()
+                + "ms",
+            e);
+      }
+      // "Connection refused" and an unknown host's name only repeat the class and our message.
+      Throwable cause = connect.getCause();
+      boolean plain = cause instanceof ConnectException || cause instanceof UnknownHostException;
+      reason = plain ? cause.getClass().getSimpleName() : describe(cause);
+    } else if (e instanceof SocketTimeoutException) {
+      return new ProviderException.TimedOut(
+          name + " did not answer " + call + " within " + millis(), e);
+    }
+    return new ProviderException.ConnectionFailed(
+        redact("%s connection to %s failed for %s: %s".formatted(name, host, call, reason)), e);
+  }
+
+  private JsonNode readJson(String call, Http1Response response) throws ProviderException {
     byte[] bytes = readBody(call, response.body(), Integer.MAX_VALUE);
     try {
       return mapper.readTree(bytes);
@@ -207,26 +221,24 @@ final class ProviderHttp implements AutoCloseable {
     }
   }
 
-  /** Up to {@code limit} bytes of a body, each read guarded by the idle timeout. */
+  /** Up to {@code limit} bytes of a body, each read bounded by the idle timeout. */
   private byte[] readBody(String call, InputStream in, int limit) throws ProviderException {
-    IdleWatchdog watchdog = new IdleWatchdog(in, timeout);
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       byte[] buffer = new byte[16 * 1024];
       while (out.size() < limit) {
-        watchdog.arm();
         int n = in.read(buffer);
-        watchdog.disarm();
         if (n < 0) {
           break;
         }
         out.write(buffer, 0, n);
       }
       return out.toByteArray();
+    } catch (SocketTimeoutException e) {
+      throw stalled(call, e);
     } catch (IOException e) {
-      throw watchdog.fired() ? stalled(call, e) : broken(call, e);
+      throw broken(call, e);
     } finally {
-      watchdog.close();
       closeQuietly(in);
     }
   }
@@ -275,9 +287,9 @@ final class ProviderHttp implements AutoCloseable {
     }
   }
 
+  /** Closes the idle connections; calls in flight finish on theirs, which then close. */
   @Override
   public void close() {
-    client.shutdownNow();
-    executor.shutdownNow();
+    client.close();
   }
 }

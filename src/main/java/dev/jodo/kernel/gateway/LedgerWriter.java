@@ -1,0 +1,378 @@
+package dev.jodo.kernel.gateway;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One kernel's single writer to the ledger: operations are applied in the order they were
+ * submitted, and everything queued while a round trip is under way goes into the next one, as one
+ * {@code jodo_ledger} call (one transaction, one commit). An idle kernel sends each operation at
+ * once; a busy one amortizes the commit and the provider's row lock over the whole batch.
+ *
+ * <p>A batch that fails is retried one operation at a time, so that one bad operation fails alone;
+ * a deadlock with another kernel's batch is retried once.
+ */
+final class LedgerWriter implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LedgerWriter.class);
+  private static final int MAX_BATCH = 256;
+  private static final String DEADLOCK = "40P01";
+  private static final JsonFactory JSON = new JsonFactory();
+
+  /** One ledger operation; {@link Barrier} is none, it only marks a point in the queue. */
+  sealed interface Op permits Admit, Settle, Barrier {}
+
+  /** jodo_admit's parameters; {@code result} gets its answer. */
+  record Admit(
+      String agent,
+      String now,
+      String intent,
+      Optional<Long> requestId,
+      long tokensIn,
+      long tokensTotal,
+      Integer rpm,
+      Long tpm,
+      Long tpd,
+      BigDecimal cpm,
+      List<Candidate> candidates,
+      CompletableFuture<Answer> result)
+      implements Op {}
+
+  /** jodo_settle_usage's parameters; nobody waits for it (see {@link BudgetLedger#settle}). */
+  record Settle(
+      long usageId,
+      String status,
+      long tokensIn,
+      long tokensOut,
+      BigDecimal cost,
+      String error,
+      Optional<Long> requestId,
+      Optional<Integer> requestTokens,
+      String now)
+      implements Op {}
+
+  /** Completes once every operation submitted before it is committed. */
+  record Barrier(CompletableFuture<Void> done) implements Op {
+    Barrier() {
+      this(new CompletableFuture<>());
+    }
+  }
+
+  /** jodo_admit's row, with every provider's spend this month at the end of the batch. */
+  record Answer(
+      String outcome,
+      int chosen,
+      long usageId,
+      Optional<Long> requestId,
+      long retryAfterMillis,
+      BigDecimal used,
+      List<Optional<BigDecimal>> spentSeen,
+      Map<String, BigDecimal> monthSpent) {}
+
+  private final DataSource dataSource;
+  private final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private volatile boolean closed;
+
+  LedgerWriter(DataSource dataSource) {
+    this.dataSource = dataSource;
+    this.thread = Thread.ofVirtual().name("jodo-ledger-writer").start(this::run);
+  }
+
+  void submit(Op op) {
+    if (closed) {
+      throw new IllegalStateException("the budget ledger is closed (the kernel is stopping)");
+    }
+    queue.add(op);
+  }
+
+  /** The value of a ledger future; a failed operation's {@link SQLException} is rethrown. */
+  static <T> T await(CompletableFuture<T> future) throws SQLException {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the budget ledger", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof SQLException sql) {
+        throw sql;
+      }
+      throw new IllegalStateException("budget ledger: " + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  private void run() {
+    List<Op> batch = new ArrayList<>();
+    while (!closed || !queue.isEmpty()) {
+      try {
+        Op first = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        queue.drainTo(batch, MAX_BATCH - 1);
+        apply(batch);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        // apply() answers every operation itself; this is a bug, and the writer must go on.
+        log.error("budget ledger writer: {}", e.toString(), e);
+      } finally {
+        batch.clear();
+      }
+    }
+    // Submitted while closing, after the last look at the queue: nobody will apply these.
+    for (Op op; (op = queue.poll()) != null; ) {
+      fail(op, new SQLException("the budget ledger is closed (the kernel is stopping)"));
+    }
+  }
+
+  private void apply(List<Op> batch) {
+    List<Op> work = batch.stream().filter(op -> !(op instanceof Barrier)).toList();
+    if (!work.isEmpty()) {
+      try {
+        execute(work);
+      } catch (SQLException e) {
+        if (work.size() == 1) {
+          retryAlone(work.get(0), e);
+        } else {
+          log.warn(
+              "a batch of {} ledger operations failed ({}); applying them one by one",
+              work.size(),
+              e.getMessage());
+          for (Op op : work) {
+            try {
+              execute(List.of(op));
+            } catch (SQLException again) {
+              retryAlone(op, again);
+            }
+          }
+        }
+      }
+    }
+    for (Op op : batch) {
+      if (op instanceof Barrier barrier) {
+        barrier.done().complete(null);
+      }
+    }
+  }
+
+  private void retryAlone(Op op, SQLException failure) {
+    if (DEADLOCK.equals(failure.getSQLState())) {
+      try {
+        execute(List.of(op));
+        return;
+      } catch (SQLException again) {
+        failure = again;
+      }
+    }
+    fail(op, failure);
+  }
+
+  private static void fail(Op op, SQLException failure) {
+    switch (op) {
+      case Admit admit -> admit.result().completeExceptionally(failure);
+      case Settle settle ->
+          log.error(
+              "settling usage {} failed: {}; its reservation stays counted at its worst case"
+                  + " until it is marked abandoned",
+              settle.usageId(),
+              failure.getMessage());
+      case Barrier barrier -> barrier.done().complete(null);
+    }
+  }
+
+  private void execute(List<Op> ops) throws SQLException {
+    Map<Integer, Answer> answers = new HashMap<>();
+    Map<String, BigDecimal> month = Map.of();
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement("SELECT * FROM jodo_ledger(?::jsonb)")) {
+      ps.setString(1, json(ops));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          int index = rs.getInt("idx");
+          if (index < 0) {
+            month = spends(rs.getArray("month_providers"), rs.getArray("month_spent"));
+          } else {
+            answers.put(index, answer(rs));
+          }
+        }
+      }
+    }
+    for (int i = 0; i < ops.size(); i++) {
+      if (ops.get(i) instanceof Admit admit) {
+        Answer answer = answers.get(i);
+        if (answer == null) {
+          admit.result().completeExceptionally(new SQLException("jodo_ledger: no answer for " + i));
+        } else {
+          admit
+              .result()
+              .complete(
+                  new Answer(
+                      answer.outcome(),
+                      answer.chosen(),
+                      answer.usageId(),
+                      answer.requestId(),
+                      answer.retryAfterMillis(),
+                      answer.used(),
+                      answer.spentSeen(),
+                      month));
+        }
+      }
+    }
+  }
+
+  private static Answer answer(ResultSet rs) throws SQLException {
+    long request = rs.getLong("request_id");
+    Optional<Long> requestId = rs.wasNull() ? Optional.empty() : Optional.of(request);
+    List<Optional<BigDecimal>> seen = new ArrayList<>();
+    Array array = rs.getArray("spent_seen");
+    if (array != null) {
+      for (Object value : (Object[]) array.getArray()) {
+        seen.add(Optional.ofNullable((BigDecimal) value));
+      }
+    }
+    BigDecimal used = rs.getBigDecimal("used");
+    return new Answer(
+        rs.getString("outcome"),
+        rs.getInt("chosen"),
+        rs.getLong("usage_id"),
+        requestId,
+        rs.getLong("retry_after_ms"),
+        used == null ? BigDecimal.ZERO : used,
+        seen,
+        Map.of());
+  }
+
+  private static Map<String, BigDecimal> spends(Array providers, Array spent) throws SQLException {
+    Map<String, BigDecimal> month = new HashMap<>();
+    if (providers != null && spent != null) {
+      Object[] names = (Object[]) providers.getArray();
+      Object[] amounts = (Object[]) spent.getArray();
+      for (int i = 0; i < names.length; i++) {
+        month.put((String) names[i], (BigDecimal) amounts[i]);
+      }
+    }
+    return month;
+  }
+
+  /** The batch as jodo_ledger's JSON array; amounts are written exactly, as JSON numbers. */
+  private static String json(List<Op> ops) {
+    StringWriter out = new StringWriter(256 * ops.size());
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartArray();
+      for (Op op : ops) {
+        g.writeStartObject();
+        switch (op) {
+          case Admit a -> {
+            g.writeStringField("op", "admit");
+            g.writeStringField("agent", a.agent());
+            g.writeStringField("now", a.now());
+            g.writeStringField("intent", a.intent());
+            writeOptional(g, "request", a.requestId().orElse(null));
+            g.writeNumberField("tokens_in", clamp(a.tokensIn()));
+            g.writeNumberField("tokens_total", clamp(a.tokensTotal()));
+            writeOptional(g, "rpm", a.rpm());
+            writeOptional(g, "tpm", a.tpm());
+            writeOptional(g, "tpd", a.tpd());
+            if (a.cpm() != null) {
+              g.writeNumberField("cpm", a.cpm());
+            }
+            g.writeArrayFieldStart("providers");
+            for (Candidate candidate : a.candidates()) {
+              g.writeString(candidate.provider().name());
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("models");
+            for (Candidate candidate : a.candidates()) {
+              g.writeString(candidate.model().name());
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("costs");
+            for (Candidate candidate : a.candidates()) {
+              g.writeNumber(candidate.worstCase());
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("limits");
+            for (Candidate candidate : a.candidates()) {
+              if (candidate.limit().isPresent()) {
+                g.writeNumber(candidate.limit().get());
+              } else {
+                g.writeNull();
+              }
+            }
+            g.writeEndArray();
+          }
+          case Settle s -> {
+            g.writeStringField("op", "settle");
+            g.writeNumberField("usage", s.usageId());
+            g.writeStringField("status", s.status());
+            g.writeNumberField("tokens_in", clamp(s.tokensIn()));
+            g.writeNumberField("tokens_out", clamp(s.tokensOut()));
+            g.writeNumberField("cost", s.cost());
+            if (s.error() != null) {
+              // PostgreSQL text cannot hold NUL, and a provider's error message might.
+              g.writeStringField("error", s.error().replace("\u0000", ""));
+            }
+            writeOptional(g, "request", s.requestId().orElse(null));
+            writeOptional(g, "request_tokens", s.requestTokens().orElse(null));
+            g.writeStringField("now", s.now());
+          }
+          case Barrier ignored -> throw new IllegalArgumentException("a barrier is not sent");
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a StringWriter does not fail
+    }
+    return out.toString();
+  }
+
+  private static void writeOptional(JsonGenerator g, String field, Number value)
+      throws IOException {
+    if (value != null) {
+      g.writeNumberField(field, value.longValue());
+    }
+  }
+
+  private static int clamp(long value) {
+    return (int) Math.min(Integer.MAX_VALUE, value);
+  }
+
+  /** Applies what is queued (up to 10 s), then stops. */
+  @Override
+  public void close() {
+    closed = true;
+    try {
+      if (!thread.join(Duration.ofSeconds(10))) {
+        log.warn("the budget ledger writer did not finish its queue within 10 s");
+        thread.interrupt();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
