@@ -1,7 +1,6 @@
 package dev.jodo.kernel.memory.embed;
 
 import dev.jodo.kernel.platform.auth.Principal;
-import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * receives the tokenizer's native library; see {@link NativeLibraries} for what else is configured
  * and where ONNX Runtime unpacks itself.
  *
- * <p>Texts run on a pool of platform threads, one per core, each text a separate model run; a list
- * is embedded in parallel. The callers (virtual threads) wait without pinning a carrier while the
+ * <p>Texts run on a pool of platform threads, one per core, each text a separate model run on one
+ * ONNX Runtime thread ({@link MiniLmModel} says why, and why texts are not batched); a list is
+ * embedded in parallel. The callers (virtual threads) wait without pinning a carrier while the
  * CPU-bound native work happens on the pool, and the pool bounds how much CPU embedding can take
  * from the rest of the kernel.
  *
@@ -50,7 +50,7 @@ public final class LocalEmbedder implements Embedder {
   private static final Logger log = LoggerFactory.getLogger(LocalEmbedder.class);
 
   private final ExecutorService workers;
-  private final AllMiniLmL6V2EmbeddingModel model;
+  private final MiniLmModel model;
 
   public LocalEmbedder(Path nativeDir) {
     NativeLibraries.keepUnder(nativeDir);
@@ -60,7 +60,7 @@ public final class LocalEmbedder implements Embedder {
             threads, Thread.ofPlatform().name("jodo-embed-", 1).daemon(true).factory());
     long start = System.nanoTime();
     try {
-      this.model = new AllMiniLmL6V2EmbeddingModel(workers);
+      this.model = new MiniLmModel(workers);
       model.embed("warm up");
     } catch (RuntimeException | LinkageError e) {
       workers.shutdownNow();
