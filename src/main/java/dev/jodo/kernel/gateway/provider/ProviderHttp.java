@@ -9,6 +9,7 @@ import dev.jodo.kernel.platform.config.ProviderConfig;
 import dev.jodo.kernel.platform.config.Secret;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -212,7 +213,7 @@ final class ProviderHttp implements AutoCloseable {
   }
 
   private JsonNode readJson(String call, Http1Response response) throws ProviderException {
-    byte[] bytes = readBody(call, response.body(), Integer.MAX_VALUE);
+    byte[] bytes = readBody(call, response.body(), contentLength(response), Integer.MAX_VALUE);
     try {
       return mapper.readTree(bytes);
     } catch (IOException e) {
@@ -221,9 +222,35 @@ final class ProviderHttp implements AutoCloseable {
     }
   }
 
-  /** Up to {@code limit} bytes of a body, each read bounded by the idle timeout. */
-  private byte[] readBody(String call, InputStream in, int limit) throws ProviderException {
+  /** The declared body length when it is a sane int, else -1. */
+  private static int contentLength(Http1Response response) {
     try {
+      long length = response.header("content-length").map(Long::parseLong).orElse(-1L);
+      return length >= 0 && length <= Integer.MAX_VALUE - 16 ? (int) length : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private byte[] readBody(String call, InputStream in, int limit) throws ProviderException {
+    return readBody(call, in, -1, limit);
+  }
+
+  /**
+   * Up to {@code limit} bytes of a body, each read bounded by the idle timeout; with a known {@code
+   * length} into one exactly sized array, as most answers declare it.
+   */
+  private byte[] readBody(String call, InputStream in, int length, int limit)
+      throws ProviderException {
+    try {
+      if (length >= 0 && length <= limit) {
+        byte[] body = new byte[length];
+        int read = in.readNBytes(body, 0, length);
+        if (read < length) {
+          throw new EOFException("body ended after " + read + " of " + length + " bytes");
+        }
+        return body;
+      }
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       byte[] buffer = new byte[16 * 1024];
       while (out.size() < limit) {

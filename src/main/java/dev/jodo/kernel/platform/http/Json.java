@@ -1,6 +1,8 @@
 package dev.jodo.kernel.platform.http;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,7 +23,11 @@ public final class Json {
   private Json() {}
 
   public static ObjectMapper newMapper() {
-    return new ObjectMapper()
+    // Jackson's default buffer pool is per thread, which recycles nothing on virtual threads
+    // (one per request): a shared pool spares every request its parser and generator buffers.
+    JsonFactory factory =
+        JsonFactory.builder().recyclerPool(JsonRecyclerPools.sharedConcurrentDequePool()).build();
+    return new ObjectMapper(factory)
         .registerModule(new JavaTimeModule())
         .registerModule(new Jdk8Module())
         .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
