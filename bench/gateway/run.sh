@@ -8,12 +8,13 @@
 # Environment (all optional):
 #   BENCH_SECONDS=5              measured seconds per round (after the warm-up)
 #   BENCH_WARMUP=2               warm-up seconds per round
-#   BENCH_KERNEL_WARMUP=10       seconds of unmeasured load per endpoint (c=16) before the rounds (JIT)
+#   BENCH_KERNEL_WARMUP=30       seconds of unmeasured load per endpoint (c=16) before the rounds (JIT)
 #   BENCH_CONCURRENCY="1 16 64 256"
 #   BENCH_DELAYS="0 50"          upstream delay before its response headers, ms
 #   BENCH_MODES="chat stream think"
 #   BENCH_OUT=FILE               also write the markdown table (and raw lines) to FILE
 #   BENCH_USE_LAUNCHER=1         run the kernel through ./jodo itself instead of a snapshot of its jar
+#   BENCH_KEEP_LOG=FILE          copy the kernel's log (one JSON line per request) to FILE on exit
 #
 # Everything listens on 127.0.0.1; every load loop is bounded by BENCH_SECONDS; the throwaway
 # JODO_HOME under /tmp, the kernel, its PostgreSQL and the fake upstreams are removed on exit.
@@ -24,7 +25,7 @@ BENCH_DIR="$ROOT/bench/gateway"
 
 SECS="${BENCH_SECONDS:-5}"
 WARMUP="${BENCH_WARMUP:-2}"
-KERNEL_WARMUP="${BENCH_KERNEL_WARMUP:-10}"
+KERNEL_WARMUP="${BENCH_KERNEL_WARMUP:-30}"
 CONCURRENCY="${BENCH_CONCURRENCY:-1 16 64 256}"
 DELAYS="${BENCH_DELAYS:-0 50}"
 MODES="${BENCH_MODES:-chat stream think}"
@@ -71,6 +72,7 @@ cleanup() {
   stop_fake
   # Stops the kernel and its private PostgreSQL (also when the kernel failed to start).
   if [ -n "$(ls -A "$JODO_HOME" 2>/dev/null)" ]; then jodo down >/dev/null 2>&1 || true; fi
+  if [ -n "${BENCH_KEEP_LOG:-}" ]; then cp "$JODO_HOME/logs/kernel.log" "$BENCH_KEEP_LOG" 2>/dev/null || true; fi
   rm -rf "$BENCH_HOME"
 }
 trap cleanup EXIT
