@@ -18,9 +18,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,8 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One kernel's single writer to the ledger: operations are applied in the order they were
  * submitted, and everything queued while a round trip is under way goes into the next one, as one
- * {@code jodo_ledger} call (one transaction, one commit). An idle kernel sends each operation at
- * once; a busy one amortizes the commit and the provider's row lock over the whole batch.
+ * {@code jodo_ledger} call (one transaction, one commit). An idle kernel sends each admission at
+ * once from the caller's own thread; a busy one amortizes the commit and the provider's row lock
+ * over the whole batch. Settlements, which nobody waits for, are applied by the writer thread.
  *
  * <p>A batch that fails is retried one operation at a time, so that one bad operation fails alone;
  * a deadlock with another kernel's batch is retried once.
@@ -91,7 +94,9 @@ final class LedgerWriter implements AutoCloseable {
       Map<String, BigDecimal> monthSpent) {}
 
   private final DataSource dataSource;
-  private final LinkedBlockingQueue<Op> queue = new LinkedBlockingQueue<>();
+  private final ConcurrentLinkedQueue<Op> queue = new ConcurrentLinkedQueue<>();
+  private final ReentrantLock applying = new ReentrantLock();
+  private final Semaphore wakeUp = new Semaphore(0);
   private final Thread thread;
   private volatile boolean closed;
 
@@ -100,11 +105,61 @@ final class LedgerWriter implements AutoCloseable {
     this.thread = Thread.ofVirtual().name("jodo-ledger-writer").start(this::run);
   }
 
+  /**
+   * Queues {@code op}. An admission or a barrier, whose caller waits anyway, is applied on the
+   * calling thread when no batch is under way (an idle kernel's admission then costs no handoff to
+   * another thread and back); a settlement is left to the writer thread.
+   */
   void submit(Op op) {
     if (closed) {
       throw new IllegalStateException("the budget ledger is closed (the kernel is stopping)");
     }
     queue.add(op);
+    if (op instanceof Settle) {
+      wakeUp.release();
+    } else {
+      drain(false);
+    }
+  }
+
+  /**
+   * Applies the queue in batches while this thread holds the applying lock: the writer thread
+   * ({@code wait}) until the queue is empty, a caller (not {@code wait}) one batch, which holds its
+   * own operation, after which the writer thread is woken for whatever came in meanwhile. Whoever
+   * holds the lock looks at the queue again after letting go, so an operation queued while a batch
+   * was under way is never left behind. Only the holder takes operations off the queue:
+   * submission order is the order of application.
+   */
+  private void drain(boolean wait) {
+    List<Op> batch = new ArrayList<>();
+    do {
+      if (wait) {
+        applying.lock();
+      } else if (!applying.tryLock()) {
+        return; // the holder will see what we queued
+      }
+      try {
+        while (take(batch)) {
+          try {
+            apply(batch);
+          } catch (RuntimeException e) {
+            // apply() answers every operation itself; this is a bug, and the ledger must go on.
+            log.error("budget ledger writer: {}", e.toString(), e);
+          } finally {
+            batch.clear();
+          }
+          if (!wait) {
+            break;
+          }
+        }
+      } finally {
+        applying.unlock();
+      }
+      if (!wait && !queue.isEmpty()) {
+        wakeUp.release();
+        return;
+      }
+    } while (!queue.isEmpty());
   }
 
   /** The value of a ledger future; a failed operation's {@link SQLException} is rethrown. */
@@ -122,27 +177,27 @@ final class LedgerWriter implements AutoCloseable {
     }
   }
 
+  /** Moves up to a batch's worth of the queue into {@code batch}; false if there was nothing. */
+  private boolean take(List<Op> batch) {
+    for (Op op; batch.size() < MAX_BATCH && (op = queue.poll()) != null; ) {
+      batch.add(op);
+    }
+    return !batch.isEmpty();
+  }
+
   private void run() {
-    List<Op> batch = new ArrayList<>();
-    while (!closed || !queue.isEmpty()) {
+    while (!closed) {
       try {
-        Op first = queue.poll(100, TimeUnit.MILLISECONDS);
-        if (first == null) {
-          continue;
+        if (wakeUp.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+          wakeUp.drainPermits();
+          drain(true);
         }
-        batch.add(first);
-        queue.drainTo(batch, MAX_BATCH - 1);
-        apply(batch);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
-      } catch (RuntimeException e) {
-        // apply() answers every operation itself; this is a bug, and the writer must go on.
-        log.error("budget ledger writer: {}", e.toString(), e);
-      } finally {
-        batch.clear();
       }
     }
+    drain(true);
     // Submitted while closing, after the last look at the queue: nobody will apply these.
     for (Op op; (op = queue.poll()) != null; ) {
       fail(op, new SQLException("the budget ledger is closed (the kernel is stopping)"));
@@ -366,6 +421,7 @@ final class LedgerWriter implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    wakeUp.release();
     try {
       if (!thread.join(Duration.ofSeconds(10))) {
         log.warn("the budget ledger writer did not finish its queue within 10 s");
