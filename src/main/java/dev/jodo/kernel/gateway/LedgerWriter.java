@@ -127,8 +127,8 @@ final class LedgerWriter implements AutoCloseable {
    * ({@code wait}) until the queue is empty, a caller (not {@code wait}) one batch, which holds its
    * own operation, after which the writer thread is woken for whatever came in meanwhile. Whoever
    * holds the lock looks at the queue again after letting go, so an operation queued while a batch
-   * was under way is never left behind. Only the holder takes operations off the queue:
-   * submission order is the order of application.
+   * was under way is never left behind. Only the holder takes operations off the queue: submission
+   * order is the order of application.
    */
   private void drain(boolean wait) {
     List<Op> batch = new ArrayList<>();
