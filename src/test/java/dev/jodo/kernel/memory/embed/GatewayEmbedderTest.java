@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -267,8 +268,15 @@ class GatewayEmbedderTest {
                 + " configured embedding model");
   }
 
-  /** budget_usage rows as "a|b|c", oldest first; {@code select} is the SELECT list. */
+  /**
+   * budget_usage rows as "a|b|c", oldest first; {@code select} is the SELECT list. Settlements are
+   * written just after each call returns, so this first waits (up to 5 s) for open reservations.
+   */
   private static List<String> rows(String select) throws SQLException {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (System.nanoTime() < deadline && reserved() > 0) {
+      LockSupport.parkNanos(10_000_000L);
+    }
     List<String> rows = new ArrayList<>();
     try (Connection c = database.dataSource().getConnection();
         Statement s = c.createStatement();
@@ -283,6 +291,16 @@ class GatewayEmbedderTest {
       }
     }
     return rows;
+  }
+
+  private static int reserved() throws SQLException {
+    try (Connection c = database.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT count(*) FROM budget_usage WHERE status = 'reserved'")) {
+      rs.next();
+      return rs.getInt(1);
+    }
   }
 
   private static double norm(float[] vector) {
