@@ -252,7 +252,7 @@ final class BenchData {
   }
 
   /** The k best (highest score) of a stream, kept in arrays. */
-  private static final class TopK {
+  static final class TopK {
     private final int[] ids;
     private final float[] scores;
     private int count;
@@ -274,6 +274,13 @@ final class BenchData {
         ids[worst] = id;
         scores[worst] = score;
         findWorst();
+      }
+    }
+
+    /** Offers this one's best to {@code other}: merges partial results. */
+    void into(TopK other) {
+      for (int j = 0; j < count; j++) {
+        other.offer(ids[j], scores[j]);
       }
     }
 

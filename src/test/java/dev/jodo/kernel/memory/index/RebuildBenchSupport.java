@@ -61,16 +61,16 @@ public final class RebuildBenchSupport {
       targets[q] = data.vectors.query(q);
     }
     int threads = 2;
-    List<Future<Top[]>> parts = new ArrayList<>();
+    List<Future<BenchData.TopK[]>> parts = new ArrayList<>();
     try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
       for (int t = 0; t < threads; t++) {
         int part = t;
         parts.add(
             pool.submit(
                 () -> {
-                  Top[] best = new Top[queries];
+                  BenchData.TopK[] best = new BenchData.TopK[queries];
                   for (int q = 0; q < queries; q++) {
-                    best[q] = new Top(K);
+                    best[q] = new BenchData.TopK(K);
                   }
                   for (int i = part; i < data.size; i += threads) {
                     float[] v = data.vectors.vector(i);
@@ -83,12 +83,12 @@ public final class RebuildBenchSupport {
       }
     }
     int[][] truth = new int[queries][];
-    Top[] merged = new Top[queries];
+    BenchData.TopK[] merged = new BenchData.TopK[queries];
     for (int q = 0; q < queries; q++) {
-      merged[q] = new Top(K);
+      merged[q] = new BenchData.TopK(K);
     }
-    for (Future<Top[]> part : parts) {
-      Top[] best = part.get();
+    for (Future<BenchData.TopK[]> part : parts) {
+      BenchData.TopK[] best = part.get();
       for (int q = 0; q < queries; q++) {
         best[q].into(merged[q]);
       }
@@ -114,60 +114,5 @@ public final class RebuildBenchSupport {
   /** Segments in the index's current searcher. */
   public static int segmentCount(MemoryIndex index) {
     return index.store().segmentCount();
-  }
-
-  /** The k best (highest score) of a stream. */
-  private static final class Top {
-    private final int[] ids;
-    private final float[] scores;
-    private int count;
-    private int worst;
-
-    Top(int k) {
-      ids = new int[k];
-      scores = new float[k];
-    }
-
-    void offer(int id, float score) {
-      if (count < ids.length) {
-        ids[count] = id;
-        scores[count++] = score;
-        if (count == ids.length) {
-          findWorst();
-        }
-      } else if (score > scores[worst]) {
-        ids[worst] = id;
-        scores[worst] = score;
-        findWorst();
-      }
-    }
-
-    void into(Top other) {
-      for (int j = 0; j < count; j++) {
-        other.offer(ids[j], scores[j]);
-      }
-    }
-
-    private void findWorst() {
-      worst = 0;
-      for (int j = 1; j < count; j++) {
-        if (scores[j] < scores[worst]) {
-          worst = j;
-        }
-      }
-    }
-
-    int[] sorted() {
-      Integer[] order = new Integer[count];
-      for (int j = 0; j < count; j++) {
-        order[j] = j;
-      }
-      java.util.Arrays.sort(order, (a, b) -> Float.compare(scores[b], scores[a]));
-      int[] out = new int[count];
-      for (int j = 0; j < count; j++) {
-        out[j] = ids[order[j]];
-      }
-      return out;
-    }
   }
 }
