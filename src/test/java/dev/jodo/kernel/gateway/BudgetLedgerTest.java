@@ -194,6 +194,33 @@ class BudgetLedgerTest {
   }
 
   @Test
+  void modelNamesWithQuotesCommasAndBackslashesAreStoredAsGiven() throws Exception {
+    String odd = "org/od\"d,model\\v{2} NULL";
+    ProviderConfig provider =
+        provider("vllm", ProviderType.OPENAI, "1.00", "0", model(odd, "1", "1", 5, "chat"));
+    var admitted =
+        (BudgetLedger.Admitted)
+            ledgerA.admit(
+                "jodo",
+                NOW,
+                Intent.CHAT,
+                Optional.empty(),
+                1,
+                2,
+                NONE,
+                List.of(candidate(provider, odd, "0.25", "1.00")));
+    assertThat(admitted.index()).isZero();
+    try (Connection c = kernelA.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT provider, model, cost FROM budget_usage")) {
+      rs.next();
+      assertThat(rs.getString(1)).isEqualTo("vllm");
+      assertThat(rs.getString(2)).isEqualTo(odd);
+      assertThat(rs.getBigDecimal(3)).isEqualByComparingTo("0.25");
+    }
+  }
+
+  @Test
   void monthBoundaryStartsAFreshBudgetAndKeepsLateReservationsInTheirMonth() throws Exception {
     BudgetLedger ledger = ledgerA;
     Candidate call = candidate(CLAUDE, "sonnet", "0.600000", "1.00");
