@@ -40,6 +40,9 @@ public final class Logging {
         new String[] {"org.eclipse.jetty", "io.javalin", "com.zaxxer.hikari", "org.flywaydb"}) {
       context.getLogger(noisy).setLevel(Level.WARN);
     }
+    // DJL (the bundled embedder's tokenizer) probes for CUDA at start and warns, twice, that a
+    // machine without a GPU driver has none: the kernel never uses a GPU, so that is no news.
+    context.getLogger("ai.djl.util.cuda").setLevel(Level.ERROR);
   }
 
   private static Encoder<ILoggingEvent> encoder(LoggerContext context, LogFormat format) {
