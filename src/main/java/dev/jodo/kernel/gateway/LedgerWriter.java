@@ -91,7 +91,13 @@ final class LedgerWriter implements AutoCloseable {
       long retryAfterMillis,
       BigDecimal used,
       List<Optional<BigDecimal>> spentSeen,
-      Map<String, BigDecimal> monthSpent) {}
+      Map<String, BigDecimal> monthSpent) {
+    /** The month's spend is the batch's last row: it joins each answer once the batch is read. */
+    Answer withMonthSpent(Map<String, BigDecimal> month) {
+      return new Answer(
+          outcome, chosen, usageId, requestId, retryAfterMillis, used, spentSeen, month);
+    }
+  }
 
   private final DataSource dataSource;
   private final ConcurrentLinkedQueue<Op> queue = new ConcurrentLinkedQueue<>();
@@ -282,18 +288,7 @@ final class LedgerWriter implements AutoCloseable {
         if (answer == null) {
           admit.result().completeExceptionally(new SQLException("jodo_ledger: no answer for " + i));
         } else {
-          admit
-              .result()
-              .complete(
-                  new Answer(
-                      answer.outcome(),
-                      answer.chosen(),
-                      answer.usageId(),
-                      answer.requestId(),
-                      answer.retryAfterMillis(),
-                      answer.used(),
-                      answer.spentSeen(),
-                      month));
+          admit.result().complete(answer.withMonthSpent(month));
         }
       }
     }
