@@ -5,6 +5,7 @@ import dev.jodo.kernel.api.GenesisRoutes;
 import dev.jodo.kernel.api.MetricsRoutes;
 import dev.jodo.kernel.api.StatusRoutes;
 import dev.jodo.kernel.api.TokenRoutes;
+import dev.jodo.kernel.gateway.Gateway;
 import dev.jodo.kernel.gateway.GatewayModule;
 import dev.jodo.kernel.memory.MemoryModule;
 import dev.jodo.kernel.platform.auth.AdminTokenFile;
@@ -66,6 +67,7 @@ public final class Kernel implements AutoCloseable {
   private final KernelConfig config;
   private final Database database;
   private final TokenService tokens;
+  private final Gateway gateway;
   private final HttpServer http;
   private final Optional<Secret> firstBootAdminToken;
   private final Deque<AutoCloseable> resources;
@@ -74,12 +76,14 @@ public final class Kernel implements AutoCloseable {
       KernelConfig config,
       Database database,
       TokenService tokens,
+      Gateway gateway,
       HttpServer http,
       Optional<Secret> firstBootAdminToken,
       Deque<AutoCloseable> resources) {
     this.config = config;
     this.database = database;
     this.tokens = tokens;
+    this.gateway = gateway;
     this.http = http;
     this.firstBootAdminToken = firstBootAdminToken;
     this.resources = resources;
@@ -153,7 +157,7 @@ public final class Kernel implements AutoCloseable {
       http.start();
       resources.push(http::stop);
       log.info("Jodo Kernel {} listening on port {}", Version.current(), http.port());
-      return new Kernel(config, database, tokens, http, firstToken, resources);
+      return new Kernel(config, database, tokens, gateway.gateway(), http, firstToken, resources);
     } catch (IOException e) {
       closeAll(resources);
       throw new UncheckedIOException("cannot create JODO_HOME " + config.home(), e);
@@ -177,6 +181,10 @@ public final class Kernel implements AutoCloseable {
 
   public TokenService tokens() {
     return tokens;
+  }
+
+  public Gateway gateway() {
+    return gateway;
   }
 
   /** The admin token created on this start (first boot only); shown once, then only by file. */

@@ -15,16 +15,15 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The inference gateway: route, admit (quotas and a pessimistic budget reservation, one round
- * trip), wait for a provider slot by priority, call, settle (one round trip). Retryable provider
- * failures release the reservation and move on to the next candidate.
+ * The inference gateway: route, admit (quotas and the budget's pessimistic worst case: see {@link
+ * BudgetLedger}), wait for a provider slot by priority, call, settle (written after the answer).
+ * Retryable provider failures release the admission and move on to the next candidate.
  *
  * <pre>{@code
  * Completion done = gateway.complete(caller, Route.of(Intent.CODE), request, Priority.NORMAL, Optional.empty());
@@ -130,7 +129,7 @@ public final class Gateway {
           candidate.model().name(),
           usage,
           cost,
-          reserved.usageId(),
+          reserved.ticket().usageId(),
           spent);
     }
   }
@@ -163,6 +162,31 @@ public final class Gateway {
       metrics.cost(candidate, cost);
       return new Embedding(
           result.vectors(), candidate.provider().name(), candidate.model().name(), used, cost);
+    }
+  }
+
+  /**
+   * Waits until this kernel's ledger writes so far are committed: every call answered before is
+   * then in {@code budget_usage}.
+   */
+  public void flushLedger() {
+    try {
+      ledger.flush();
+    } catch (SQLException e) {
+      throw new IllegalStateException("budget ledger: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Gives back what this kernel's budget leases hold beyond their calls in flight, closes those
+   * with none, and flushes: what the kernel does after a second without calls, at once. For tests
+   * that reset the ledger's tables under a running gateway.
+   */
+  public void returnLeases() {
+    try {
+      ledger.returnLeases();
+    } catch (SQLException e) {
+      throw new IllegalStateException("budget ledger: " + e.getMessage(), e);
     }
   }
 
@@ -212,38 +236,37 @@ public final class Gateway {
   }
 
   /**
-   * Queues the settlement and returns every provider's spend this month as seen at admission, with
-   * this call's reservation replaced by its cost.
+   * Queues the settlement and returns every provider's spend this month, with this call at its
+   * cost, as well as this kernel knows it.
    */
   private Map<String, BigDecimal> settle(Attempts.Reserved reserved, Usage usage, BigDecimal cost) {
-    ledger.settle(
-        reserved.usageId(),
+    return ledger.settle(
+        reserved.ticket(),
+        reserved.candidate(),
+        reserved.agent(),
+        reserved.intent(),
         "settled",
         usage.inputTokens(),
         usage.outputTokens(),
         cost,
         null,
-        reserved.requestId(),
         Optional.of(usage.total()),
         clock.instant());
-    Map<String, BigDecimal> spent = new HashMap<>(reserved.monthSpent());
-    spent.computeIfPresent(
-        reserved.candidate().provider().name(),
-        (provider, amount) -> amount.subtract(reserved.candidate().worstCase()).add(cost));
-    return spent;
   }
 
   private void release(Attempts.Reserved reserved, String error, Usage usage) {
     BigDecimal cost =
         Pricing.actual(reserved.candidate().model(), usage.inputTokens(), usage.outputTokens());
     ledger.settle(
-        reserved.usageId(),
+        reserved.ticket(),
+        reserved.candidate(),
+        reserved.agent(),
+        reserved.intent(),
         "failed",
         usage.inputTokens(),
         usage.outputTokens(),
         cost,
         error,
-        Optional.empty(),
         Optional.empty(),
         clock.instant());
   }
@@ -275,11 +298,7 @@ public final class Gateway {
     private final List<String> reasons;
     private Optional<Long> requestId = Optional.empty();
 
-    record Reserved(
-        Candidate candidate,
-        long usageId,
-        Optional<Long> requestId,
-        Map<String, BigDecimal> monthSpent) {}
+    record Reserved(Candidate candidate, BudgetLedger.Ticket ticket, String agent, Intent intent) {}
 
     Attempts(Principal caller, Intent intent, long inputBound, long totalBound, Router.Plan plan) {
       this.caller = caller;
@@ -318,8 +337,10 @@ public final class Gateway {
           }
           Candidate chosen = remaining.get(admitted.index());
           remaining.subList(0, admitted.index() + 1).clear();
-          requestId = admitted.requestId().or(() -> requestId);
-          yield new Reserved(chosen, admitted.usageId(), requestId, admitted.monthSpent());
+          if (admitted.ticket() instanceof BudgetLedger.Reservation reservation) {
+            requestId = reservation.requestId().or(() -> requestId);
+          }
+          yield new Reserved(chosen, admitted.ticket(), caller.name(), intent);
         }
         case BudgetLedger.Limited limited -> {
           metrics.limited(caller.name(), limited.kind());

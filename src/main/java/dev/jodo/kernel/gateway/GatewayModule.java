@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Builds the gateway for one kernel (a client and an admission queue per enabled provider, the
- * ledger, the routes) and runs its housekeeping: reservations whose kernel died are marked
- * abandoned, and the request log is pruned.
+ * ledger, the routes) and runs its housekeeping: reservations and budget leases whose kernel died
+ * are marked abandoned, and the request log is pruned.
  */
 public final class GatewayModule implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(GatewayModule.class);
@@ -91,6 +91,13 @@ public final class GatewayModule implements AutoCloseable {
                   "marked {} reservation(s) abandoned: their kernel stopped mid-call; their"
                       + " worst-case cost stays counted",
                   abandoned);
+            }
+            int leases = ledger.reclaimLeases();
+            if (leases > 0) {
+              log.warn(
+                  "abandoned {} budget lease(s) that their kernel stopped renewing: what they held"
+                      + " stays counted",
+                  leases);
             }
             ledger.pruneRequestLog(now.minus(Duration.ofHours(1)));
           } catch (SQLException | RuntimeException e) {

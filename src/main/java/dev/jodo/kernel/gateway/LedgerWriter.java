@@ -44,7 +44,19 @@ final class LedgerWriter implements AutoCloseable {
   private static final JsonFactory JSON = new JsonFactory();
 
   /** One ledger operation; {@link Barrier} is none, it only marks a point in the queue. */
-  sealed interface Op permits Admit, Settle, Barrier {}
+  sealed interface Op permits Admit, Settle, LeaseGrant, Usage, LeaseApply, Barrier {}
+
+  /** What the writer tells its owner. */
+  interface Listener {
+    /** {@code ops} were committed; {@code month} is each provider's spend in budget_usage. */
+    void committed(List<Op> ops, Map<String, BigDecimal> month);
+
+    /** {@code op} failed on its own (after the retries) and will not be applied. */
+    void failed(Op op, SQLException failure);
+
+    /** About once a second, on the writer thread. */
+    void tick();
+  }
 
   /** jodo_admit's parameters; {@code result} gets its answer. */
   record Admit(
@@ -75,6 +87,75 @@ final class LedgerWriter implements AutoCloseable {
       String now)
       implements Op {}
 
+  /**
+   * jodo_lease's parameters: grant {@code lease} (its id {@code leaseId}, 0 for a new one) at least
+   * {@code need}, up to {@code want}; {@code unit} is one call's worst case. {@code result} gets
+   * the answer: outcome {@code granted} with the lease as {@code usageId} and the amount as {@code
+   * used}, or {@code unaffordable}; {@code spentSeen} holds the provider's spend.
+   */
+  record LeaseGrant(
+      BudgetLeases.Lease lease,
+      long leaseId,
+      String holder,
+      String provider,
+      String now,
+      BigDecimal need,
+      BigDecimal unit,
+      BigDecimal want,
+      BigDecimal limit,
+      long createdNanos,
+      CompletableFuture<Answer> result)
+      implements Op {}
+
+  /**
+   * A call admitted under a lease (or for a free model: {@code lease} null), written once as its
+   * settled (or failed) budget_usage row {@code id}; {@code back} is given back from the lease with
+   * it. Nobody waits for it.
+   */
+  record Usage(
+      BudgetLeases.Lease lease,
+      long leaseId,
+      long id,
+      String provider,
+      String model,
+      String intent,
+      long tokensIn,
+      long tokensOut,
+      BigDecimal cost,
+      String agent,
+      String status,
+      String error,
+      String created,
+      String now,
+      BigDecimal back,
+      long createdNanos)
+      implements Op {
+    Usage under(BudgetLeases.Lease lease, long leaseId, BigDecimal back) {
+      return new Usage(
+          lease,
+          leaseId,
+          id,
+          provider,
+          model,
+          intent,
+          tokensIn,
+          tokensOut,
+          cost,
+          agent,
+          status,
+          error,
+          created,
+          now,
+          back,
+          createdNanos);
+    }
+  }
+
+  /** Gives {@code back} from a lease, or all it holds and closes it; renews it either way. */
+  record LeaseApply(
+      BudgetLeases.Lease lease, long leaseId, BigDecimal back, boolean close, long createdNanos)
+      implements Op {}
+
   /** Completes once every operation submitted before it is committed. */
   record Barrier(CompletableFuture<Void> done) implements Op {
     Barrier() {
@@ -99,32 +180,40 @@ final class LedgerWriter implements AutoCloseable {
     }
   }
 
+  private static final long TICK_NANOS = Duration.ofSeconds(1).toNanos();
+
   private final DataSource dataSource;
+  private final Listener listener;
   private final ConcurrentLinkedQueue<Op> queue = new ConcurrentLinkedQueue<>();
   private final ReentrantLock applying = new ReentrantLock();
   private final Semaphore wakeUp = new Semaphore(0);
   private final Thread thread;
   private volatile boolean closed;
 
-  LedgerWriter(DataSource dataSource) {
+  LedgerWriter(DataSource dataSource, Listener listener) {
     this.dataSource = dataSource;
+    this.listener = listener;
     this.thread = Thread.ofVirtual().name("jodo-ledger-writer").start(this::run);
   }
 
   /**
-   * Queues {@code op}. An admission or a barrier, whose caller waits anyway, is applied on the
-   * calling thread when no batch is under way (an idle kernel's admission then costs no handoff to
-   * another thread and back); a settlement is left to the writer thread.
+   * Queues {@code op}. An admission, a grant or a barrier, whose caller waits anyway, is applied on
+   * the calling thread when no batch is under way (an idle kernel's admission then costs no handoff
+   * to another thread and back); the rest, which nobody waits for, is left to the writer thread.
+   * Submitting those never blocks, so it may be done under a lock.
    */
   void submit(Op op) {
     if (closed) {
       throw new IllegalStateException("the budget ledger is closed (the kernel is stopping)");
     }
     queue.add(op);
-    if (op instanceof Settle) {
-      wakeUp.release();
-    } else {
-      drain(false);
+    switch (op) {
+      case Admit a -> drain(false);
+      case LeaseGrant g -> drain(false);
+      case Barrier b -> drain(false);
+      case Settle s -> wakeUp.release();
+      case Usage u -> wakeUp.release();
+      case LeaseApply l -> wakeUp.release();
     }
   }
 
@@ -192,15 +281,23 @@ final class LedgerWriter implements AutoCloseable {
   }
 
   private void run() {
+    long lastTick = System.nanoTime();
     while (!closed) {
       try {
         if (wakeUp.tryAcquire(100, TimeUnit.MILLISECONDS)) {
           wakeUp.drainPermits();
           drain(true);
         }
+        if (System.nanoTime() - lastTick >= TICK_NANOS) {
+          lastTick = System.nanoTime();
+          listener.tick();
+          drain(true);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
+      } catch (RuntimeException e) {
+        log.error("budget ledger writer: {}", e.toString(), e);
       }
     }
     drain(true);
@@ -252,16 +349,34 @@ final class LedgerWriter implements AutoCloseable {
     fail(op, failure);
   }
 
-  private static void fail(Op op, SQLException failure) {
+  private void fail(Op op, SQLException failure) {
     switch (op) {
       case Admit admit -> admit.result().completeExceptionally(failure);
+      case LeaseGrant grant -> grant.result().completeExceptionally(failure);
       case Settle settle ->
           log.error(
               "settling usage {} failed: {}; its reservation stays counted at its worst case"
                   + " until it is marked abandoned",
               settle.usageId(),
               failure.getMessage());
+      case Usage usage ->
+          log.error(
+              "writing usage {} ({} {}, ${}) failed: {}; its budget lease stays counted until it"
+                  + " expires",
+              usage.id(),
+              usage.provider(),
+              usage.model(),
+              usage.cost().toPlainString(),
+              failure.getMessage());
+      case LeaseApply apply ->
+          log.warn(
+              "updating budget lease {} failed: {}; it stays counted until it expires",
+              apply.leaseId(),
+              failure.getMessage());
       case Barrier barrier -> barrier.done().complete(null);
+    }
+    if (!(op instanceof Barrier)) {
+      listener.failed(op, failure);
     }
   }
 
@@ -282,13 +397,20 @@ final class LedgerWriter implements AutoCloseable {
         }
       }
     }
+    listener.committed(ops, month);
     for (int i = 0; i < ops.size(); i++) {
-      if (ops.get(i) instanceof Admit admit) {
+      CompletableFuture<Answer> result =
+          switch (ops.get(i)) {
+            case Admit admit -> admit.result();
+            case LeaseGrant grant -> grant.result();
+            default -> null;
+          };
+      if (result != null) {
         Answer answer = answers.get(i);
         if (answer == null) {
-          admit.result().completeExceptionally(new SQLException("jodo_ledger: no answer for " + i));
+          result.completeExceptionally(new SQLException("jodo_ledger: no answer for " + i));
         } else {
-          admit.result().complete(answer.withMonthSpent(month));
+          result.complete(answer.withMonthSpent(month));
         }
       }
     }
@@ -389,6 +511,48 @@ final class LedgerWriter implements AutoCloseable {
             writeOptional(g, "request", s.requestId().orElse(null));
             writeOptional(g, "request_tokens", s.requestTokens().orElse(null));
             g.writeStringField("now", s.now());
+          }
+          case LeaseGrant l -> {
+            g.writeStringField("op", "lease");
+            writeOptional(g, "lease", l.leaseId() == 0 ? null : l.leaseId());
+            g.writeStringField("holder", l.holder());
+            g.writeStringField("provider", l.provider());
+            g.writeStringField("now", l.now());
+            g.writeNumberField("need", l.need());
+            g.writeNumberField("unit", l.unit());
+            g.writeNumberField("want", l.want());
+            g.writeNumberField("limit", l.limit());
+            g.writeNumberField("ttl_ms", BudgetLeases.TTL.toMillis());
+          }
+          case Usage u -> {
+            g.writeStringField("op", "usage");
+            g.writeNumberField("id", u.id());
+            writeOptional(g, "lease", u.leaseId() == 0 ? null : u.leaseId());
+            g.writeStringField("provider", u.provider());
+            g.writeStringField("model", u.model());
+            g.writeStringField("intent", u.intent());
+            g.writeNumberField("tokens_in", clamp(u.tokensIn()));
+            g.writeNumberField("tokens_out", clamp(u.tokensOut()));
+            g.writeNumberField("cost", u.cost());
+            g.writeStringField("agent", u.agent());
+            g.writeStringField("status", u.status());
+            if (u.error() != null) {
+              g.writeStringField("error", u.error().replace("\u0000", ""));
+            }
+            g.writeStringField("created", u.created());
+            g.writeStringField("now", u.now());
+            if (u.back().signum() != 0) {
+              g.writeNumberField("back", u.back());
+            }
+            g.writeNumberField("ttl_ms", BudgetLeases.TTL.toMillis());
+          }
+          case LeaseApply a -> {
+            g.writeStringField("op", "lease_apply");
+            g.writeNumberField("lease", a.leaseId());
+            g.writeStringField("provider", a.lease().provider);
+            g.writeNumberField("back", a.back());
+            g.writeBooleanField("close", a.close());
+            g.writeNumberField("ttl_ms", BudgetLeases.TTL.toMillis());
           }
           case Barrier ignored -> throw new IllegalArgumentException("a barrier is not sent");
         }

@@ -97,7 +97,7 @@ class BudgetLedgerTest {
               () -> {
                 start.await();
                 BudgetLedger.Admission admission =
-                    ledger.admit(
+                    ledger.reserve(
                         "jodo",
                         NOW,
                         Intent.CHAT,
@@ -108,15 +108,15 @@ class BudgetLedgerTest {
                         List.of(expensive));
                 if (admission instanceof BudgetLedger.Admitted admitted) {
                   // Settle below the reservation, as a real call does.
-                  ledger.settle(
-                      admitted.usageId(),
+                  settle(
+                      ledger,
+                      admitted,
+                      expensive,
                       "settled",
                       50,
                       900,
                       new BigDecimal("0.013650"),
                       null,
-                      Optional.empty(),
-                      Optional.empty(),
                       NOW);
                   return true;
                 }
@@ -154,7 +154,7 @@ class BudgetLedgerTest {
       results.add(
           pool.submit(
               () ->
-                  ledger.admit(
+                  ledger.reserve(
                       "jodo",
                       NOW,
                       Intent.CHAT,
@@ -186,7 +186,7 @@ class BudgetLedgerTest {
             candidate(CLAUDE, "sonnet", "0.100000", "0.90"),
             candidate(ollama, "llama3", "0", null));
     BudgetLedger.Admission admission =
-        ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 10, 20, NONE, candidates);
+        ledger.reserve("jodo", NOW, Intent.CHAT, Optional.empty(), 10, 20, NONE, candidates);
     assertThat(admission).isInstanceOf(BudgetLedger.Admitted.class);
     BudgetLedger.Admitted admitted = (BudgetLedger.Admitted) admission;
     assertThat(admitted.index()).isEqualTo(1);
@@ -200,7 +200,7 @@ class BudgetLedgerTest {
         provider("vllm", ProviderType.OPENAI, "1.00", "0", model(odd, "1", "1", 5, "chat"));
     var admitted =
         (BudgetLedger.Admitted)
-            ledgerA.admit(
+            ledgerA.reserve(
                 "jodo",
                 NOW,
                 Intent.CHAT,
@@ -228,28 +228,19 @@ class BudgetLedgerTest {
     Instant nextMonth = Instant.parse("2026-04-01T00:00:00Z");
     var first =
         (BudgetLedger.Admitted)
-            ledger.admit(
+            ledger.reserve(
                 "jodo", lastMoment, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call));
     assertThat(
-            ledger.admit(
+            ledger.reserve(
                 "jodo", lastMoment, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call)))
         .isInstanceOf(BudgetLedger.Unaffordable.class);
     // A new month: the whole budget again, even before March's reservation settles.
     assertThat(
-            ledger.admit(
+            ledger.reserve(
                 "jodo", nextMonth, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call)))
         .isInstanceOf(BudgetLedger.Admitted.class);
     // March's reservation settles in April but stays in March.
-    ledger.settle(
-        first.usageId(),
-        "settled",
-        1,
-        1,
-        new BigDecimal("0.000018"),
-        null,
-        Optional.empty(),
-        Optional.empty(),
-        nextMonth);
+    settle(ledger, first, call, "settled", 1, 1, new BigDecimal("0.000018"), null, nextMonth);
     ledger.flush();
     assertThat(sum("SELECT spent FROM budget_months WHERE month = '2026-03-01'"))
         .isEqualByComparingTo("0.000018");
@@ -260,26 +251,19 @@ class BudgetLedgerTest {
   @Test
   void failedCallIsReleasedToZeroWithItsError() throws Exception {
     BudgetLedger ledger = ledgerA;
+    Candidate half = candidate(CLAUDE, "sonnet", "0.5", "1.00");
     var admitted =
         (BudgetLedger.Admitted)
-            ledger.admit(
-                "jodo",
-                NOW,
-                Intent.CHAT,
-                Optional.empty(),
-                1,
-                2,
-                NONE,
-                List.of(candidate(CLAUDE, "sonnet", "0.5", "1.00")));
-    ledger.settle(
-        admitted.usageId(),
+            ledger.reserve("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(half));
+    settle(
+        ledger,
+        admitted,
+        half,
         "failed",
         0,
         0,
         BigDecimal.ZERO,
         "claude: HTTP 529 overloaded",
-        Optional.empty(),
-        Optional.empty(),
         NOW);
     ledger.flush();
     assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo("0");
@@ -302,7 +286,7 @@ class BudgetLedgerTest {
     Candidate free = freeCandidate();
     for (int i = 0; i < 3; i++) {
       assertThat(
-              ledger.admit(
+              ledger.reserve(
                   "jodo",
                   NOW.plusSeconds(i * 10),
                   Intent.CHAT,
@@ -314,7 +298,7 @@ class BudgetLedgerTest {
           .isInstanceOf(BudgetLedger.Admitted.class);
     }
     BudgetLedger.Admission fourth =
-        ledger.admit(
+        ledger.reserve(
             "jodo", NOW.plusSeconds(25), Intent.CHAT, Optional.empty(), 1, 2, three, List.of(free));
     assertThat(fourth).isInstanceOf(BudgetLedger.Limited.class);
     BudgetLedger.Limited limited = (BudgetLedger.Limited) fourth;
@@ -324,7 +308,7 @@ class BudgetLedgerTest {
     assertThat(limited.retryAfter()).isEqualTo(Duration.ofSeconds(35));
     // Another agent is not affected.
     assertThat(
-            ledger.admit(
+            ledger.reserve(
                 "other",
                 NOW.plusSeconds(25),
                 Intent.CHAT,
@@ -336,7 +320,7 @@ class BudgetLedgerTest {
         .isInstanceOf(BudgetLedger.Admitted.class);
     // Once the first request has left the window, the next fits.
     assertThat(
-            ledger.admit(
+            ledger.reserve(
                 "jodo",
                 NOW.plusSeconds(60).plusMillis(1),
                 Intent.CHAT,
@@ -356,11 +340,18 @@ class BudgetLedgerTest {
             OptionalLong.empty(), Optional.empty(), OptionalInt.of(1), OptionalLong.empty());
     var first =
         (BudgetLedger.Admitted)
-            ledger.admit(
+            ledger.reserve(
                 "jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, one, List.of(freeCandidate()));
     assertThat(
-            ledger.admit(
-                "jodo", NOW, Intent.CHAT, first.requestId(), 1, 2, one, List.of(freeCandidate())))
+            ledger.reserve(
+                "jodo",
+                NOW,
+                Intent.CHAT,
+                ((BudgetLedger.Reservation) first.ticket()).requestId(),
+                1,
+                2,
+                one,
+                List.of(freeCandidate())))
         .isInstanceOf(BudgetLedger.Admitted.class);
     assertThat(sum("SELECT count(*) FROM agent_requests")).isEqualByComparingTo("1");
   }
@@ -372,8 +363,8 @@ class BudgetLedgerTest {
         new QuotaConfig.Limits(
             OptionalLong.empty(), Optional.empty(), OptionalInt.empty(), OptionalLong.of(1000));
     Candidate free = freeCandidate();
-    ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 100, 400, thousand, List.of(free));
-    ledger.admit(
+    ledger.reserve("jodo", NOW, Intent.CHAT, Optional.empty(), 100, 400, thousand, List.of(free));
+    ledger.reserve(
         "jodo",
         NOW.plusSeconds(20),
         Intent.CHAT,
@@ -384,7 +375,7 @@ class BudgetLedgerTest {
         List.of(free));
     BudgetLedger.Limited third =
         (BudgetLedger.Limited)
-            ledger.admit(
+            ledger.reserve(
                 "jodo",
                 NOW.plusSeconds(30),
                 Intent.CHAT,
@@ -399,7 +390,7 @@ class BudgetLedgerTest {
         .isEqualTo(Duration.ofSeconds(30)); // the +0 s request expires at +60 s
     BudgetLedger.Limited never =
         (BudgetLedger.Limited)
-            ledger.admit(
+            ledger.reserve(
                 "jodo",
                 NOW.plusSeconds(30),
                 Intent.CHAT,
@@ -417,11 +408,11 @@ class BudgetLedgerTest {
     QuotaConfig.Limits daily =
         new QuotaConfig.Limits(
             OptionalLong.of(1000), Optional.empty(), OptionalInt.empty(), OptionalLong.empty());
-    ledger.admit(
+    ledger.reserve(
         "jodo", NOW, Intent.CHAT, Optional.empty(), 300, 700, daily, List.of(freeCandidate()));
     BudgetLedger.Limited day =
         (BudgetLedger.Limited)
-            ledger.admit(
+            ledger.reserve(
                 "jodo",
                 NOW,
                 Intent.CHAT,
@@ -442,11 +433,13 @@ class BudgetLedgerTest {
             OptionalLong.empty());
     Candidate paid = candidate(CLAUDE, "sonnet", "0.150000", "1.00");
     assertThat(
-            ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid)))
+            ledger.reserve(
+                "jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid)))
         .isInstanceOf(BudgetLedger.Admitted.class);
     BudgetLedger.Limited month =
         (BudgetLedger.Limited)
-            ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid));
+            ledger.reserve(
+                "jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, monthly, List.of(paid));
     assertThat(month.kind()).isEqualTo("quota_cost_month");
     assertThat(month.used()).isEqualByComparingTo("0.15");
     assertThat(month.retryAfter())
@@ -456,7 +449,7 @@ class BudgetLedgerTest {
   @Test
   void reservationsOfADeadKernelStayCountedAndAreMarkedAbandoned() throws Exception {
     BudgetLedger ledger = ledgerA;
-    ledger.admit(
+    ledger.reserve(
         "jodo",
         NOW,
         Intent.CHAT,
@@ -465,7 +458,7 @@ class BudgetLedgerTest {
         2,
         NONE,
         List.of(candidate(CLAUDE, "sonnet", "0.4", "1.00")));
-    ledger.admit(
+    ledger.reserve(
         "jodo",
         NOW.plusSeconds(600),
         Intent.CHAT,
@@ -488,7 +481,7 @@ class BudgetLedgerTest {
     Candidate call = candidate(CLAUDE, "sonnet", "0.1", "1.00");
     var first =
         (BudgetLedger.Admitted)
-            ledger.admit("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call));
+            ledger.reserve("jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call));
     ExecutorService pool = Executors.newFixedThreadPool(8);
     List<Future<BudgetLedger.Admission>> admissions = new ArrayList<>();
     try (Connection other = kernelB.dataSource().getConnection();
@@ -500,25 +493,25 @@ class BudgetLedgerTest {
       admissions.add(
           pool.submit(
               () ->
-                  ledger.admit(
+                  ledger.reserve(
                       "jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call))));
       Thread.sleep(200);
       // A status the table refuses poisons the batch it lands in.
-      ledger.settle(
-          first.usageId(),
+      settle(
+          ledger,
+          first,
+          call,
           "bogus",
           1,
           1,
           BigDecimal.ZERO,
           "nul \u0000 in a provider's message",
-          Optional.empty(),
-          Optional.empty(),
           NOW);
       for (int i = 0; i < 6; i++) {
         admissions.add(
             pool.submit(
                 () ->
-                    ledger.admit(
+                    ledger.reserve(
                         "jodo", NOW, Intent.CHAT, Optional.empty(), 1, 2, NONE, List.of(call))));
       }
       Thread.sleep(200);
@@ -536,6 +529,31 @@ class BudgetLedgerTest {
     assertThat(sum("SELECT count(*) FROM budget_usage WHERE status = 'reserved'"))
         .isEqualByComparingTo("8");
     assertThat(sum("SELECT spent FROM budget_months")).isEqualByComparingTo("0.8");
+  }
+
+  /** Settles an admitted call of agent jodo. */
+  private static void settle(
+      BudgetLedger ledger,
+      BudgetLedger.Admitted admitted,
+      Candidate candidate,
+      String status,
+      long tokensIn,
+      long tokensOut,
+      BigDecimal cost,
+      String error,
+      Instant now) {
+    ledger.settle(
+        admitted.ticket(),
+        candidate,
+        "jodo",
+        Intent.CHAT,
+        status,
+        tokensIn,
+        tokensOut,
+        cost,
+        error,
+        Optional.empty(),
+        now);
   }
 
   private static Candidate freeCandidate() {

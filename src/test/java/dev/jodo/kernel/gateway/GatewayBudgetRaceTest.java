@@ -98,7 +98,8 @@ class GatewayBudgetRaceTest {
           }
         }
         pool.shutdown();
-        awaitSettlements(a);
+        a.gateway().flushLedger();
+        b.gateway().flushLedger();
 
         try (Connection c = a.database().dataSource().getConnection();
             Statement s = c.createStatement();
@@ -123,23 +124,6 @@ class GatewayBudgetRaceTest {
         b.close();
         TestPostgres.drop(database);
       }
-    }
-  }
-
-  /** Settlements are written just after each response; give them a moment. */
-  private static void awaitSettlements(Kernel kernel) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (System.nanoTime() < deadline) {
-      try (Connection c = kernel.database().dataSource().getConnection();
-          Statement s = c.createStatement();
-          ResultSet rs =
-              s.executeQuery("SELECT count(*) FROM budget_usage WHERE status = 'reserved'")) {
-        rs.next();
-        if (rs.getInt(1) == 0) {
-          return;
-        }
-      }
-      Thread.sleep(10);
     }
   }
 }

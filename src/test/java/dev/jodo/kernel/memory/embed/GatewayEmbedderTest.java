@@ -28,7 +28,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -100,9 +99,10 @@ class GatewayEmbedderTest {
   @BeforeEach
   void reset() throws SQLException {
     openai.reset();
+    gateway.returnLeases();
     try (Connection c = database.dataSource().getConnection();
         Statement s = c.createStatement()) {
-      s.execute("TRUNCATE budget_usage, budget_months, agent_requests");
+      s.execute("TRUNCATE budget_usage, budget_months, budget_leases, agent_requests");
     }
   }
 
@@ -269,14 +269,11 @@ class GatewayEmbedderTest {
   }
 
   /**
-   * budget_usage rows as "a|b|c", oldest first; {@code select} is the SELECT list. Settlements are
-   * written just after each call returns, so this first waits (up to 5 s) for open reservations.
+   * budget_usage rows as "a|b|c", oldest first; {@code select} is the SELECT list. Calls are
+   * written just after they return, so this first waits for the gateway's ledger writes so far.
    */
   private static List<String> rows(String select) throws SQLException {
-    long deadline = System.nanoTime() + 5_000_000_000L;
-    while (System.nanoTime() < deadline && reserved() > 0) {
-      LockSupport.parkNanos(10_000_000L);
-    }
+    gateway.flushLedger();
     List<String> rows = new ArrayList<>();
     try (Connection c = database.dataSource().getConnection();
         Statement s = c.createStatement();
@@ -291,16 +288,6 @@ class GatewayEmbedderTest {
       }
     }
     return rows;
-  }
-
-  private static int reserved() throws SQLException {
-    try (Connection c = database.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery("SELECT count(*) FROM budget_usage WHERE status = 'reserved'")) {
-      rs.next();
-      return rs.getInt(1);
-    }
   }
 
   private static double norm(float[] vector) {
