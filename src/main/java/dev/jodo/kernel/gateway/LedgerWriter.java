@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -32,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * submitted, and everything queued while a round trip is under way goes into the next one, as one
  * {@code jodo_ledger} call (one transaction, one commit). An idle kernel sends each admission at
  * once from the caller's own thread; a busy one amortizes the commit and the provider's row lock
- * over the whole batch. Settlements, which nobody waits for, are applied by the writer thread.
+ * over the whole batch. Settlements and usage rows, which nobody waits for, are applied by the
+ * writer thread after letting them gather for a few milliseconds.
  *
  * <p>A batch that fails is retried one operation at a time, so that one bad operation fails alone;
  * a deadlock with another kernel's batch is retried once.
@@ -182,11 +184,19 @@ final class LedgerWriter implements AutoCloseable {
 
   private static final long TICK_NANOS = Duration.ofSeconds(1).toNanos();
 
+  /**
+   * How long the writer thread lets operations nobody waits for gather before it sends them: one
+   * transaction for a few milliseconds of calls, sent while the next call waits on its provider
+   * instead of competing with it for the CPU.
+   */
+  private static final long LINGER_NANOS = Duration.ofMillis(5).toNanos();
+
   private final DataSource dataSource;
   private final Listener listener;
   private final ConcurrentLinkedQueue<Op> queue = new ConcurrentLinkedQueue<>();
   private final ReentrantLock applying = new ReentrantLock();
   private final Semaphore wakeUp = new Semaphore(0);
+  private final AtomicInteger queued = new AtomicInteger();
   private final Thread thread;
   private volatile boolean closed;
 
@@ -207,6 +217,7 @@ final class LedgerWriter implements AutoCloseable {
       throw new IllegalStateException("the budget ledger is closed (the kernel is stopping)");
     }
     queue.add(op);
+    queued.incrementAndGet();
     switch (op) {
       case Admit a -> drain(false);
       case LeaseGrant g -> drain(false);
@@ -276,6 +287,7 @@ final class LedgerWriter implements AutoCloseable {
   private boolean take(List<Op> batch) {
     for (Op op; batch.size() < MAX_BATCH && (op = queue.poll()) != null; ) {
       batch.add(op);
+      queued.decrementAndGet();
     }
     return !batch.isEmpty();
   }
@@ -285,6 +297,12 @@ final class LedgerWriter implements AutoCloseable {
     while (!closed) {
       try {
         if (wakeUp.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+          long deadline = System.nanoTime() + LINGER_NANOS;
+          for (long left = LINGER_NANOS;
+              left > 0 && !closed && queued.get() < MAX_BATCH / 4;
+              left = deadline - System.nanoTime()) {
+            wakeUp.tryAcquire(left, TimeUnit.NANOSECONDS);
+          }
           wakeUp.drainPermits();
           drain(true);
         }
