@@ -12,6 +12,7 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,8 +40,8 @@ final class BudgetLedger implements AutoCloseable {
   private final BudgetLeases leases;
   private final MonthView view = new MonthView();
   private final Object idLock = new Object();
-  private long nextId;
-  private long lastId = -1;
+  private long[] ids = new long[0];
+  private int nextId;
 
   BudgetLedger(DataSource dataSource) {
     this.dataSource = dataSource;
@@ -178,24 +179,30 @@ final class BudgetLedger implements AutoCloseable {
     return new Unaffordable(seen, BigDecimal.ZERO);
   }
 
-  /** Ids for leased calls' budget_usage rows, taken from its sequence a block at a time. */
+  /**
+   * Ids for leased calls' budget_usage rows, taken from its sequence {@value #ID_BLOCK} at a time.
+   * The values of one block need not be consecutive: other kernels draw from the same sequence.
+   */
   private long nextUsageId() throws SQLException {
     synchronized (idLock) {
-      if (nextId > lastId) {
+      if (nextId == ids.length) {
         try (Connection c = dataSource.getConnection();
             PreparedStatement ps =
                 c.prepareStatement(
-                    "SELECT min(id), max(id) FROM (SELECT nextval('budget_usage_id_seq') AS id"
-                        + " FROM generate_series(1, ?)) ids")) {
+                    "SELECT nextval('budget_usage_id_seq') FROM generate_series(1, ?)")) {
           ps.setInt(1, ID_BLOCK);
+          long[] block = new long[ID_BLOCK];
+          int n = 0;
           try (ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            nextId = rs.getLong(1);
-            lastId = rs.getLong(2);
+            while (rs.next()) {
+              block[n++] = rs.getLong(1);
+            }
           }
+          ids = Arrays.copyOf(block, n);
+          nextId = 0;
         }
       }
-      return nextId++;
+      return ids[nextId++];
     }
   }
 

@@ -348,6 +348,56 @@ class BudgetLeasesTest {
   }
 
   @Test
+  void usageRowIdsStayUniqueWhileOtherKernelsDrawFromTheSameSequence() throws Exception {
+    ProviderConfig ollama =
+        provider("ollama", ProviderType.OLLAMA, "0", "0", model("llama3", "0", "0", 5, "chat"));
+    Candidate free = candidate(ollama, "llama3", "0", null);
+    // Another kernel's per-call reservations take ids from budget_usage's sequence all along.
+    AtomicBoolean running = new AtomicBoolean(true);
+    int[] inserted = new int[1];
+    Thread neighbour =
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  try (Connection c = kernelB.dataSource().getConnection();
+                      Statement s = c.createStatement()) {
+                    while (running.get()) {
+                      s.execute(
+                          "INSERT INTO budget_usage (provider, model, cost, status)"
+                              + " VALUES ('other', 'm', 0, 'settled')");
+                      inserted[0]++;
+                    }
+                  } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                  }
+                });
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    List<Future<?>> work = new ArrayList<>();
+    for (int worker = 0; worker < 4; worker++) {
+      work.add(
+          pool.submit(
+              () -> {
+                // 4 x 600 calls: this kernel draws three blocks of 1,024 ids meanwhile.
+                for (int call = 0; call < 600; call++) {
+                  settle(ledgerA, admit(ledgerA, free, NONE, Intent.CHAT), free, "0");
+                }
+                return null;
+              }));
+    }
+    for (Future<?> done : work) {
+      done.get();
+    }
+    pool.shutdown();
+    running.set(false);
+    neighbour.join();
+    ledgerA.flush();
+    assertThat(sum("SELECT count(*) FROM budget_usage WHERE provider = 'ollama'"))
+        .isEqualByComparingTo("2400");
+    assertThat(sum("SELECT count(*) FROM budget_usage WHERE provider = 'other'"))
+        .isEqualByComparingTo("" + inserted[0]);
+  }
+
+  @Test
   void freeCallsAreWrittenOnceSettledWithoutALease() throws Exception {
     ProviderConfig ollama =
         provider("ollama", ProviderType.OLLAMA, "0", "0", model("llama3", "0", "0", 5, "chat"));
