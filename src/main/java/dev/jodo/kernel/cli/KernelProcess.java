@@ -18,7 +18,11 @@ final class KernelProcess {
     return pidFile;
   }
 
-  /** The live kernel of this home; a stale file (dead or reused pid) counts as none. */
+  /**
+   * The live kernel of this home; a stale file (dead or reused pid) counts as none, and so does
+   * this very process: in a container the pid namespace starts afresh, so a kernel killed without
+   * its shutdown hook leaves a file naming the pid its successor then gets.
+   */
   Optional<ProcessHandle> running() {
     if (!Files.isRegularFile(pidFile)) {
       return Optional.empty();
@@ -27,6 +31,9 @@ final class KernelProcess {
     try {
       pid = Long.parseLong(Files.readString(pidFile).strip());
     } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+    if (pid == ProcessHandle.current().pid()) {
       return Optional.empty();
     }
     return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(KernelProcess::isKernel);
