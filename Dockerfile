@@ -11,12 +11,14 @@ COPY mvnw pom.xml ./
 COPY .mvn/ .mvn/
 RUN ./mvnw -B -q dependency:go-offline
 COPY src/main/ src/main/
+COPY seed/ seed/
 RUN ./mvnw -B -q package -Dmaven.test.skip=true -Dspotless.check.skip=true -Djacoco.skip=true
 
-# ---- runtime: JRE 21, ssh and git for agents on other hosts ----
+# ---- runtime: JRE 21, ssh and git for agents on other hosts, python3 for local ones ----
 FROM eclipse-temurin:21-jre
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openssh-client git curl ca-certificates \
+       python3 \
     && rm -rf /var/lib/apt/lists/*
 COPY scripts/jodo-container.sh /usr/local/bin/jodo
 # A fixed uid that matches no host account, so files it owns in volumes are recognisable.

@@ -268,7 +268,7 @@ class DeploymentFilesTest {
             .findFirst()
             .orElseThrow();
     assertThat(apt.split("[ ;&|]+"))
-        .contains("openssh-client", "git", "curl", "--no-install-recommends");
+        .contains("openssh-client", "git", "curl", "python3", "--no-install-recommends");
     assertThat(apt).contains("rm -rf /var/lib/apt/lists/*");
 
     Instruction user = dockerfile.all("USER").get(dockerfile.all("USER").size() - 1);
