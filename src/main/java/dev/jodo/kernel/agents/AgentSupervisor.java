@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jodo.kernel.agents.brain.Brain;
 import dev.jodo.kernel.agents.brain.BrainException;
+import dev.jodo.kernel.agents.brain.StableTagger;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * main.py}, or deploy the seed into an empty brain and run it), then a health check every {@code
  * interval} on its own thread, escalating by the {@link HealthLadder}: restart at 3 failures, roll
  * back to the newest stable tag at 6 (with none, rebirth at once), rebirth at 9 (the old brain is
- * archived with its history, the seed redeployed). Every escalation and recovery is a growth_log
+ * archived with its history, the seed redeployed). A new commit that stays healthy long enough is
+ * tagged {@code stable-vN} ({@link StableTagger}). Every escalation and recovery is a growth_log
  * milestone; failures and recoveries are health_checks rows. {@link #status()} never blocks.
  * Closing the supervisor leaves the agent running; a new supervisor adopts it.
  */
@@ -54,7 +56,8 @@ public final class AgentSupervisor implements AutoCloseable {
       Duration interval,
       Map<String, String> environment,
       byte[] seed,
-      Duration seedGrace) {}
+      Duration seedGrace,
+      Duration stableAfter) {}
 
   /** What {@code /api/status} shows of the agent. */
   public record Status(
@@ -74,6 +77,7 @@ public final class AgentSupervisor implements AutoCloseable {
   private final DataSource dataSource;
   private final Clock clock;
   private final HealthLadder ladder = new HealthLadder();
+  private final StableTagger tagger;
   private final HttpClient http;
   private final ScheduledExecutorService ticks;
   private volatile Status status;
@@ -96,6 +100,7 @@ public final class AgentSupervisor implements AutoCloseable {
     this.brainDir = brainDir;
     this.dataSource = dataSource;
     this.clock = clock;
+    this.tagger = new StableTagger(settings.stableAfter());
     this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     this.ticks =
         Executors.newSingleThreadScheduledExecutor(
@@ -179,6 +184,7 @@ public final class AgentSupervisor implements AutoCloseable {
         return;
       }
       graceUntil = Instant.EPOCH;
+      tagStable(failure.isEmpty());
       HealthLadder.Step step = ladder.checked(failure.isEmpty());
       switch (step) {
         case HEALTHY -> publish("running", true);
@@ -217,6 +223,23 @@ public final class AgentSupervisor implements AutoCloseable {
     } catch (RuntimeException e) {
       log.error("agent {}: supervision tick failed: {}", settings.name(), e.getMessage(), e);
     }
+  }
+
+  /** Feeds the stable tagger; a commit healthy long enough gets its {@code stable-vN} tag. */
+  private void tagStable(boolean healthy) {
+    brain.head().ifPresent(tagger::headChanged);
+    tagger
+        .healthChecked(clock.instant(), healthy)
+        .ifPresent(
+            hash -> {
+              try {
+                String tag = brain.tagStable(hash);
+                milestone("stable", hash + " is " + tag);
+              } catch (BrainException e) {
+                log.warn("agent {}: tagging {} failed: {}", settings.name(), hash, e.getMessage());
+                tagger.retry(hash);
+              }
+            });
   }
 
   /** Empty when healthy, else what was wrong. */

@@ -175,6 +175,21 @@ class AgentSupervisorTest {
   }
 
   @Test
+  void aCommitHealthyLongEnoughIsTaggedStableOnce() throws Exception {
+    Files.writeString(brainDir.resolve("main.py"), AGENT);
+    Files.writeString(brainDir.resolve("mode"), "ok");
+    String hash = brain.commitAll("a healthy app").hash();
+    stableAfter = Duration.ofSeconds(1);
+    AgentSupervisor supervisor = start();
+    await(() -> supervisor.status().gitTag().isPresent());
+    assertThat(supervisor.status().gitTag()).contains("stable-v1");
+    assertThat(brain.head().orElseThrow().hash()).isEqualTo(hash);
+    Thread.sleep(1500);
+    assertThat(events()).containsExactly("boot", "stable");
+    assertThat(brain.newestStableTag()).contains("stable-v1");
+  }
+
+  @Test
   void anEmptyBrainGetsTheSeedWhichHasItsGraceToWriteTheFirstApplication() throws Exception {
     // A seed that takes 2 s (10 checks) before the agent answers: no restart meanwhile.
     Files.writeString(brainDir.resolve("mode"), "ok");
@@ -188,6 +203,7 @@ class AgentSupervisorTest {
   }
 
   private boolean slowSeed;
+  private Duration stableAfter = Duration.ofMinutes(5);
 
   private AgentSupervisor start() {
     AgentSupervisor supervisor =
@@ -201,7 +217,8 @@ class AgentSupervisorTest {
                 Map.of("PATH", System.getenv("PATH"), "JODO_AGENT_PORT", Integer.toString(port)),
                 ((slowSeed ? "import time\ntime.sleep(2)\n" : "") + SEED)
                     .getBytes(StandardCharsets.UTF_8),
-                Duration.ofSeconds(5)),
+                Duration.ofSeconds(5),
+                stableAfter),
             host,
             brain,
             brainDir,
