@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -86,6 +87,7 @@ public final class AgentSupervisor implements AutoCloseable {
   private int restartsToday;
   private Instant restartsDay = Instant.EPOCH;
   private Instant graceUntil = Instant.EPOCH;
+  private Instant nextPrune = Instant.EPOCH;
 
   public AgentSupervisor(
       Settings settings,
@@ -184,6 +186,7 @@ public final class AgentSupervisor implements AutoCloseable {
         return;
       }
       graceUntil = Instant.EPOCH;
+      prune();
       tagStable(failure.isEmpty());
       HealthLadder.Step step = ladder.checked(failure.isEmpty());
       switch (step) {
@@ -222,6 +225,24 @@ public final class AgentSupervisor implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       log.error("agent {}: supervision tick failed: {}", settings.name(), e.getMessage(), e);
+    }
+  }
+
+  /** health_checks keeps 24 hours (seed 000); checked at the first tick, then hourly. */
+  private void prune() {
+    Instant now = clock.instant();
+    if (now.isBefore(nextPrune)) {
+      return;
+    }
+    nextPrune = now.plus(Duration.ofHours(1));
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement("DELETE FROM health_checks WHERE agent = ? AND created_at < ?")) {
+      ps.setString(1, settings.name());
+      ps.setTimestamp(2, Timestamp.from(now.minus(Duration.ofHours(24))));
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      log.warn("agent {}: cannot prune health checks: {}", settings.name(), e.getMessage());
     }
   }
 

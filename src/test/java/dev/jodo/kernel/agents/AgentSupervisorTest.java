@@ -180,12 +180,23 @@ class AgentSupervisorTest {
     Files.writeString(brainDir.resolve("mode"), "ok");
     String hash = brain.commitAll("a healthy app").hash();
     stableAfter = Duration.ofSeconds(1);
+    // Seed 000 keeps 24 hours of health checks: an older row goes at the first check.
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(
+          "INSERT INTO health_checks (agent, status, created_at) VALUES"
+              + " ('jodo', 'fail', now() - interval '25 hours'),"
+              + " ('jodo', 'fail', now() - interval '23 hours'),"
+              + " ('other', 'fail', now() - interval '25 hours')");
+    }
     AgentSupervisor supervisor = start();
     await(() -> supervisor.status().gitTag().isPresent());
     assertThat(supervisor.status().gitTag()).contains("stable-v1");
     assertThat(brain.head().orElseThrow().hash()).isEqualTo(hash);
     Thread.sleep(1500);
     assertThat(events()).containsExactly("boot", "stable");
+    assertThat(count("SELECT count(*) FROM health_checks WHERE agent = 'jodo'")).isEqualTo(1);
+    assertThat(count("SELECT count(*) FROM health_checks WHERE agent = 'other'")).isEqualTo(1);
     assertThat(brain.newestStableTag()).contains("stable-v1");
   }
 
