@@ -6,12 +6,10 @@ import dev.jodo.kernel.agents.brain.Brain;
 import dev.jodo.kernel.agents.brain.BrainException;
 import dev.jodo.kernel.agents.brain.StableTagger;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -45,13 +43,23 @@ public final class AgentSupervisor implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
-   * One agent: its home ({@code JODO_HOME/agents/<name>}: pid file, logs, archive), its brain,
-   * where its health endpoint answers, how often to ask, the environment it runs with, and the seed
-   * to deploy into an empty brain.
+   * How long a freshly started {@code main.py} may take to start listening before refused
+   * connections count as failed checks. An answer of any kind ends the grace.
+   */
+  static final Duration BOOT_GRACE = Duration.ofSeconds(10);
+
+  private static final String NOT_LISTENING = "not listening: ";
+
+  /**
+   * One agent: its home on its host ({@code JODO_HOME/agents/<name>} for a local agent: pid file,
+   * logs, archived brains), the command that runs {@code main.py} in its brain, where its health
+   * endpoint answers, how often to ask, the environment it runs with, and the seed to deploy into
+   * an empty brain.
    */
   public record Settings(
       String name,
       Path home,
+      List<String> command,
       int port,
       String healthEndpoint,
       Duration interval,
@@ -72,7 +80,7 @@ public final class AgentSupervisor implements AutoCloseable {
       Optional<String> gitHash) {}
 
   private final Settings settings;
-  private final LocalHost host;
+  private final AgentHost host;
   private final Brain brain;
   private final Path brainDir;
   private final DataSource dataSource;
@@ -91,7 +99,7 @@ public final class AgentSupervisor implements AutoCloseable {
 
   public AgentSupervisor(
       Settings settings,
-      LocalHost host,
+      AgentHost host,
       Brain brain,
       Path brainDir,
       DataSource dataSource,
@@ -129,7 +137,7 @@ public final class AgentSupervisor implements AutoCloseable {
 
   private void boot() {
     try {
-      Optional<Long> running = host.running(pidFile(), brainDir.toString());
+      Optional<Long> running = host.running(pidFile(), brainDir);
       if (running.isPresent()) {
         pid = running.get();
         startedAt = clock.instant();
@@ -137,11 +145,11 @@ public final class AgentSupervisor implements AutoCloseable {
         publish("running", true);
         return;
       }
-      if (Files.exists(brainDir.resolve("main.py"))) {
+      if (host.exists(brainDir.resolve("main.py"))) {
         launch("main.py");
         milestone("boot", "started main.py");
       } else {
-        boolean first = !Files.exists(brainDir.resolve(".git"));
+        boolean first = !host.exists(brainDir.resolve(".git"));
         deploySeed();
         launch("seed.py");
         milestone(first ? "first_boot" : "rebirth", "deployed the seed and started it");
@@ -153,26 +161,21 @@ public final class AgentSupervisor implements AutoCloseable {
   }
 
   private void deploySeed() {
-    try {
-      Files.createDirectories(brainDir);
-      brain.ensureRepository();
-      Files.write(brainDir.resolve("seed.py"), settings.seed());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot deploy the seed into " + brainDir, e);
-    }
+    brain.ensureRepository();
+    host.write(brainDir.resolve("seed.py"), settings.seed());
   }
 
   private void launch(String script) {
     pid =
         host.start(
-            new LocalHost.Launch(
+            new AgentHost.Launch(
                 brainDir,
-                List.of("python3", brainDir.resolve(script).toString()),
+                script.equals("seed.py") ? List.of("python3", "seed.py") : settings.command(),
                 settings.environment(),
                 settings.home().resolve("logs/agent.log"),
                 pidFile()));
     startedAt = clock.instant();
-    graceUntil = script.equals("seed.py") ? startedAt.plus(settings.seedGrace()) : startedAt;
+    graceUntil = startedAt.plus(script.equals("seed.py") ? settings.seedGrace() : BOOT_GRACE);
     publish("starting", false);
   }
 
@@ -181,8 +184,11 @@ public final class AgentSupervisor implements AutoCloseable {
       long t0 = System.nanoTime();
       Optional<String> failure = probe();
       int millis = (int) ((System.nanoTime() - t0) / 1_000_000);
-      if (failure.isPresent() && clock.instant().isBefore(graceUntil) && host.isAlive(pid)) {
-        publish("starting", false); // the seed is still writing the first application
+      if (failure.isPresent()
+          && failure.get().startsWith(NOT_LISTENING)
+          && clock.instant().isBefore(graceUntil)
+          && host.isAlive(pid)) {
+        publish("starting", false); // not listening yet, or the seed is still writing the app
         return;
       }
       graceUntil = Instant.EPOCH;
@@ -268,7 +274,8 @@ public final class AgentSupervisor implements AutoCloseable {
     if (pid != 0 && !host.isAlive(pid)) {
       return Optional.of("the process (pid " + pid + ") has exited");
     }
-    URI uri = URI.create("http://127.0.0.1:" + settings.port() + settings.healthEndpoint());
+    URI uri =
+        URI.create("http://" + host.address() + ":" + settings.port() + settings.healthEndpoint());
     HttpRequest request =
         HttpRequest.newBuilder(uri)
             .timeout(
@@ -287,6 +294,8 @@ public final class AgentSupervisor implements AutoCloseable {
         return Optional.of(uri + " answered 200 without {\"status\":\"ok\"}");
       }
       return Optional.empty();
+    } catch (java.net.ConnectException e) {
+      return Optional.of(NOT_LISTENING + uri + ": " + e.getMessage());
     } catch (IOException e) {
       return Optional.of(uri + ": " + e.getClass().getSimpleName() + " " + e.getMessage());
     } catch (InterruptedException e) {
@@ -298,7 +307,7 @@ public final class AgentSupervisor implements AutoCloseable {
   private void restart(String why) {
     long previous = pid;
     host.stop(pid, Duration.ofSeconds(5));
-    launch(Files.exists(brainDir.resolve("main.py")) ? "main.py" : "seed.py");
+    launch(host.exists(brainDir.resolve("main.py")) ? "main.py" : "seed.py");
     countRestart();
     milestone("restart", why + "; pid " + previous + " -> " + pid);
   }

@@ -9,7 +9,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -24,30 +23,18 @@ import java.util.concurrent.TimeoutException;
  *
  * <pre>{@code
  * LocalHost host = new LocalHost();
- * long pid = host.start(new LocalHost.Launch(brain, List.of("python3", "main.py"), env, log, pidFile));
+ * long pid = host.start(new AgentHost.Launch(brain, List.of("python3", "main.py"), env, log, pidFile));
  * host.stop(pid, Duration.ofSeconds(5));
  * }</pre>
  */
-public final class LocalHost {
+public final class LocalHost implements AgentHost {
 
-  /**
-   * What to run: {@code command} in {@code directory} with exactly {@code environment} (nothing is
-   * inherited from the kernel, whose environment may hold provider keys), its output appended to
-   * {@code log}, its pid written to {@code pidFile}.
-   */
-  public record Launch(
-      Path directory,
-      List<String> command,
-      Map<String, String> environment,
-      Path log,
-      Path pidFile) {
-    public Launch {
-      command = List.copyOf(command);
-      environment = Map.copyOf(environment);
-    }
+  @Override
+  public String address() {
+    return "127.0.0.1";
   }
 
-  /** Starts {@code launch} in a new session; returns its pid, also written to its pid file. */
+  @Override
   public long start(Launch launch) {
     List<String> command = new ArrayList<>();
     command.add("setsid");
@@ -72,7 +59,7 @@ public final class LocalHost {
           StandardCopyOption.ATOMIC_MOVE);
       return pid;
     } catch (IOException e) {
-      throw new UncheckedIOException(
+      throw new AgentHostException(
           "cannot start "
               + String.join(" ", launch.command())
               + " in "
@@ -84,31 +71,34 @@ public final class LocalHost {
     }
   }
 
-  /**
-   * The agent recorded in {@code pidFile}, if that process is alive and still runs a command
-   * containing {@code marker} (a recycled pid that now belongs to something else is not adopted).
-   */
-  public Optional<Long> running(Path pidFile, String marker) {
+  @Override
+  public Optional<Long> running(Path pidFile, Path directory) {
     long pid;
     try {
       pid = Long.parseLong(Files.readString(pidFile).strip());
     } catch (IOException | NumberFormatException e) {
       return Optional.empty();
     }
-    return ProcessHandle.of(pid)
-        .filter(ProcessHandle::isAlive)
-        .filter(p -> p.info().commandLine().map(line -> line.contains(marker)).orElse(false))
-        .map(ProcessHandle::pid);
+    if (!isAlive(pid)) {
+      return Optional.empty();
+    }
+    try {
+      Path cwd = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd"));
+      return cwd.equals(directory.toAbsolutePath().normalize())
+          ? Optional.of(pid)
+          : Optional.empty();
+    } catch (IOException | UnsupportedOperationException e) {
+      return Optional.empty(); // not ours to read (another user's process): not our agent
+    }
   }
 
+  @Override
   public boolean isAlive(long pid) {
     return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
   }
 
-  /**
-   * Stops the agent's whole process group: SIGTERM, then SIGKILL if it is still alive after {@code
-   * grace}. Returns once the agent itself is gone (or after another second past the SIGKILL).
-   */
+  /** Returns once the agent itself is gone (or after another second past the SIGKILL). */
+  @Override
   public void stop(long pid, Duration grace) {
     if (!isAlive(pid)) {
       return;
@@ -135,6 +125,21 @@ public final class LocalHost {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return !handle.get().isAlive();
+    }
+  }
+
+  @Override
+  public boolean exists(Path file) {
+    return Files.exists(file);
+  }
+
+  @Override
+  public void write(Path file, byte[] content) {
+    try {
+      Files.createDirectories(file.toAbsolutePath().getParent());
+      Files.write(file, content);
+    } catch (IOException e) {
+      throw new AgentHostException("cannot write " + file + ": " + e.getMessage(), e);
     }
   }
 

@@ -222,6 +222,7 @@ class AgentSupervisorTest {
             new AgentSupervisor.Settings(
                 "jodo",
                 dir.resolve("home"),
+                List.of("python3", "main.py"),
                 port,
                 "/health",
                 Duration.ofMillis(200),

@@ -44,7 +44,7 @@ class LocalHostTest {
     Path pidFile = dir.resolve("agent.pid");
     pid =
         host.start(
-            new LocalHost.Launch(
+            new AgentHost.Launch(
                 brain,
                 List.of("python3", "main.py"),
                 Map.of("PATH", System.getenv("PATH"), "JODO_AGENT_TOKEN", "jodo_agent_x"),
@@ -63,9 +63,9 @@ class LocalHostTest {
         .isNotEqualTo(sessionOf(ProcessHandle.current().pid()));
     assertThat(host.isAlive(child)).isTrue();
 
-    assertThat(host.running(pidFile, "main.py")).contains(pid);
-    assertThat(host.running(pidFile, "something-else.py"))
-        .as("a pid that runs another command is not adopted")
+    assertThat(host.running(pidFile, brain)).contains(pid);
+    assertThat(host.running(pidFile, dir))
+        .as("a pid that runs in another directory is not adopted")
         .isEmpty();
 
     host.stop(pid, Duration.ofSeconds(5));
@@ -75,7 +75,7 @@ class LocalHostTest {
       Thread.sleep(20);
     }
     assertThat(host.isAlive(child)).as("the agent's child went with it").isFalse();
-    assertThat(host.running(pidFile, "main.py")).as("a dead pid is not adopted").isEmpty();
+    assertThat(host.running(pidFile, brain)).as("a dead pid is not adopted").isEmpty();
   }
 
   @Test
@@ -92,7 +92,7 @@ class LocalHostTest {
     Path log = dir.resolve("agent.log");
     pid =
         host.start(
-            new LocalHost.Launch(
+            new AgentHost.Launch(
                 brain,
                 List.of("python3", "main.py"),
                 Map.of("PATH", System.getenv("PATH")),
@@ -107,9 +107,9 @@ class LocalHostTest {
 
   @Test
   void noPidFileOrGarbageInItMeansNothingToAdopt() throws Exception {
-    assertThat(host.running(dir.resolve("missing.pid"), "main.py")).isEqualTo(Optional.empty());
+    assertThat(host.running(dir.resolve("missing.pid"), dir)).isEqualTo(Optional.empty());
     Files.writeString(dir.resolve("bad.pid"), "not a pid\n");
-    assertThat(host.running(dir.resolve("bad.pid"), "main.py")).isEmpty();
+    assertThat(host.running(dir.resolve("bad.pid"), dir)).isEmpty();
   }
 
   private static String awaitLine(Path log) throws Exception {
