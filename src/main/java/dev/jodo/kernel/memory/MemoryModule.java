@@ -57,8 +57,7 @@ public final class MemoryModule implements AutoCloseable {
       throw new IllegalStateException("memory store: " + e.getMessage(), e);
     }
     this.follower = new IndexFollower(store, index);
-    this.service =
-        new MemoryService(store, index, follower, embedder, config.genesisAgent().name(), clock);
+    this.service = new MemoryService(store, index, follower, embedder, config.genesisName(), clock);
     this.routes =
         List.of(new MemoryRoutes(service, new Reindexer(store, follower, embedder), mapper));
   }

@@ -69,7 +69,8 @@ public final class ConfigLoader {
         new ConfigNode(
             CONFIG_FILE, "", parse(configDir, CONFIG_FILE, problems), problems, interpolator);
     root.allowOnly(
-        java.util.Set.of("kernel", "jodo", "database", "providers", "routing", "quotas", "memory"));
+        java.util.Set.of(
+            "kernel", "jodo", "agents", "database", "providers", "routing", "quotas", "memory"));
 
     ConfigNode kernel = root.object("kernel");
     kernel.allowOnly(
@@ -133,7 +134,7 @@ public final class ConfigLoader {
 
     JsonNode genesis = parse(configDir, GENESIS_FILE, problems);
     String agentName = GenesisSection.agentName(genesis, problems);
-    AgentConfig agent = AgentSection.read(root.object("jodo"), agentName);
+    List<AgentConfig> agents = AgentSection.read(root, agentName, home());
 
     Optional<Secret> adminToken =
         Optional.ofNullable(env.get("JODO_ADMIN_TOKEN")).filter(t -> !t.isBlank()).map(Secret::new);
@@ -160,7 +161,7 @@ public final class ConfigLoader {
         Duration.ofSeconds(shutdownSeconds),
         database,
         adminToken,
-        agent,
+        agents,
         providers,
         routing,
         quotas,

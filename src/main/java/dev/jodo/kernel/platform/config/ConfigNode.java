@@ -99,6 +99,33 @@ final class ConfigNode {
     return result;
   }
 
+  /** A list of mappings, each as a node named {@code key[i]}; other elements are reported. */
+  List<ConfigNode> objectList(String key) {
+    JsonNode value = node == null ? null : node.get(key);
+    List<ConfigNode> result = new ArrayList<>();
+    if (value == null || value.isNull()) {
+      return result;
+    }
+    if (!value.isArray()) {
+      problem(key, "expected a list of mappings (- name: ...), found " + describe(value));
+      return result;
+    }
+    for (int i = 0; i < value.size(); i++) {
+      JsonNode element = value.get(i);
+      String elementPath = pathOf(key) + "[" + i + "]";
+      if (!element.isObject()) {
+        problems.add(
+            new ConfigProblem(
+                file,
+                elementPath,
+                "expected a mapping of keys to values, found " + describe(element)));
+      } else {
+        result.add(new ConfigNode(file, elementPath, element, problems, env));
+      }
+    }
+    return result;
+  }
+
   /** A scalar as text after ${VAR} interpolation; unset variables are reported as problems. */
   Optional<String> string(String key) {
     Optional<Interpolated> value = interpolated(key);

@@ -23,7 +23,7 @@ public record KernelConfig(
     Duration shutdownTimeout,
     DatabaseTarget database,
     Optional<Secret> adminToken,
-    AgentConfig genesisAgent,
+    List<AgentConfig> agents,
     Map<String, ProviderConfig> providers,
     RoutingConfig routing,
     QuotaConfig quotas,
@@ -33,7 +33,18 @@ public record KernelConfig(
 
   public KernelConfig {
     providers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(providers));
+    agents = List.copyOf(agents);
     warnings = List.copyOf(warnings);
+  }
+
+  /** The genesis agent's name, from {@code genesis.yaml} in lowercase ("Jodo" → "jodo"). */
+  public String genesisName() {
+    return GenesisSection.agentName(genesis, new java.util.ArrayList<>());
+  }
+
+  /** The supervised agent called {@code name}. */
+  public Optional<AgentConfig> agent(String name) {
+    return agents.stream().filter(a -> a.name().equals(name)).findFirst();
   }
 
   /** A copy listening on another port; tests and a second kernel on one machine use it. */
@@ -50,7 +61,7 @@ public record KernelConfig(
         shutdownTimeout,
         database,
         adminToken,
-        genesisAgent,
+        agents,
         providers,
         routing,
         quotas,
@@ -73,7 +84,7 @@ public record KernelConfig(
         shutdownTimeout,
         newDatabase,
         adminToken,
-        genesisAgent,
+        agents,
         providers,
         routing,
         quotas,

@@ -38,7 +38,8 @@ class ConfigLoaderTest {
             .load();
     assertThat(config.port()).isEqualTo(8080);
     assertThat(config.providers()).containsOnlyKeys("claude", "openai", "ollama");
-    assertThat(config.genesisAgent().name()).isEqualTo("jodo");
+    assertThat(config.agents()).extracting(AgentConfig::name).containsExactly("jodo");
+    assertThat(config.agents().get(0).brainDir(temp)).isEqualTo(temp.resolve("agents/jodo/brain"));
     assertThat(config.genesis().path("identity").path("name").asText()).isEqualTo("Jodo");
     assertThat(config.database()).isInstanceOf(DatabaseTarget.Private.class);
     assertThat(config.routing().preferencesFor("code"))
@@ -63,7 +64,7 @@ class ConfigLoaderTest {
     assertThat(((DatabaseTarget.External) config.database()).jdbcUrl())
         .isEqualTo("jdbc:postgresql://localhost:5432/jodo_kernel");
     assertThat(config.providers().values()).allMatch(ProviderConfig::enabled);
-    assertThat(config.genesisAgent().sshUser()).contains("root");
+    assertThat(config.agents().get(0).sshUser()).contains("root");
     QuotaConfig.Limits jodo = config.quotas().limitsFor("jodo");
     assertThat(jodo.requestsPerMinute()).hasValue(120);
     assertThat(jodo.tokensPerDay()).hasValue(2_000_000); // from the defaults
@@ -265,7 +266,7 @@ class ConfigLoaderTest {
         .hasMessage(
             """
             configuration has 2 problems:
-              config.yaml: colour: unknown key; known keys here are database, jodo, kernel, memory, providers, quotas, routing
+              config.yaml: colour: unknown key; known keys here are agents, database, jodo, kernel, memory, providers, quotas, routing
               config.yaml: kernel.port: '0' is out of range; use a value from 1 to 65535""");
   }
 
@@ -323,9 +324,85 @@ class ConfigLoaderTest {
 
   @Test
   void remoteAgentHostNeedsSshSettings() {
-    assertThat(problems("jodo: {host: 10.0.0.2, port: 9000}\n", Map.of()))
+    assertThat(
+            problems("jodo: {host: 10.0.0.2, port: 9000, brain_path: /opt/jodo/brain}\n", Map.of()))
         .containsExactlyInAnyOrder(
             "config.yaml: jodo.ssh_user: missing for remote host '10.0.0.2'; set the SSH user",
             "config.yaml: jodo.ssh_key_path: missing for remote host '10.0.0.2'; set the private key's path");
+  }
+
+  @Test
+  void remoteAgentHostNeedsABrainPathToo() {
+    assertThat(
+            problems(
+                "jodo: {host: 10.0.0.2, ssh_user: jodo, ssh_key_path: /k, ssh_port: 70000}\n",
+                Map.of()))
+        .containsExactlyInAnyOrder(
+            "config.yaml: jodo.brain_path: missing for remote host '10.0.0.2'; set the brain's directory there, e.g. /opt/jodo/brain",
+            "config.yaml: jodo.ssh_port: '70000' is out of range; use a value from 1 to 65535");
+  }
+
+  @Test
+  void theAgentsListAddsAgentsWithTheSameKeysAndANameEach() {
+    KernelConfig config =
+        load(
+            """
+            jodo: {port: 9000}
+            agents:
+              - name: Scout
+                port: 9001
+                command: "python3 -u main.py"
+              - name: remote
+                host: 10.0.0.7
+                ssh_port: 2222
+                ssh_user: jodo
+                ssh_key_path: /keys/jodo
+                brain_path: /opt/remote/brain
+                port: 9000
+            """,
+            Map.of());
+    assertThat(config.agents())
+        .extracting(AgentConfig::name)
+        .containsExactly("jodo", "scout", "remote");
+    AgentConfig scout = config.agent("scout").orElseThrow();
+    assertThat(scout.isLocal()).isTrue();
+    assertThat(scout.commandWords()).containsExactly("python3", "-u", "main.py");
+    assertThat(scout.home(temp)).isEqualTo(temp.resolve("agents/scout"));
+    AgentConfig remote = config.agent("remote").orElseThrow();
+    assertThat(remote.sshPort()).isEqualTo(2222);
+    assertThat(remote.brainDir(temp)).isEqualTo(Path.of("/opt/remote/brain"));
+    assertThat(remote.home(temp)).isEqualTo(Path.of("/opt/remote/brain.jodo"));
+  }
+
+  @Test
+  void withoutAJodoBlockOrAnAgentsListNoAgentIsSupervised() {
+    assertThat(load("kernel: {port: 8080}\n", Map.of()).agents()).isEmpty();
+  }
+
+  @Test
+  void agentsMustHaveDistinctNamesPortsAndBrains() {
+    assertThat(
+            problems(
+                """
+                jodo: {port: 9000}
+                agents:
+                  - {name: jodo, port: 9100}
+                  - {port: 9200}
+                  - {name: "bad name!", port: 9300}
+                  - {name: twin, port: 9000}
+                  - {name: copy, port: 9400, brain_path: /srv/a}
+                  - {name: copy2, port: 9500, brain_path: /srv/a/}
+                  - {name: rel, port: 9600, brain_path: brains/rel}
+                  - "just a string"
+                """,
+                Map.of()))
+        .containsExactlyInAnyOrder(
+            "config.yaml: agents[0].name: 'jodo' is already an agent (the genesis agent of jodo:); give each agent its own name",
+            "config.yaml: agents[1].name: missing; give each agent a name, e.g. name: \"scout\"",
+            "config.yaml: agents[2].name: 'bad name!' cannot name an agent; use letters, digits, '-' or '_' (at most 50)",
+            "config.yaml: agents[3].port: 9000 is already agent 'jodo''s port on host 'local'; give each agent on a host its own port",
+            "config.yaml: agents[5].brain_path: '/srv/a' is already agent 'copy''s brain; give each agent its own brain_path",
+            "config.yaml: agents[6].brain_path: 'brains/rel' is not absolute; e.g. /opt/jodo/brain",
+            "config.yaml: agents[7]: expected a mapping of keys to values, found 'just a string'");
   }
 }
