@@ -18,25 +18,35 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one local agent alive, as seed 000's "Process Management Logic" says: boot (run {@code
- * main.py}, or deploy the seed into an empty brain and run it), then a health check every {@code
- * interval} on its own thread, escalating by the {@link HealthLadder}: restart at 3 failures, roll
- * back to the newest stable tag at 6 (with none, rebirth at once), rebirth at 9 (the old brain is
- * archived with its history, the seed redeployed). A new commit that stays healthy long enough is
- * tagged {@code stable-vN} ({@link StableTagger}). Every escalation and recovery is a growth_log
- * milestone; failures and recoveries are health_checks rows. {@link #status()} never blocks.
- * Closing the supervisor leaves the agent running; a new supervisor adopts it.
+ * Keeps one agent alive, as seed 000's "Process Management Logic" says: boot (run {@code main.py},
+ * or deploy the seed into an empty brain and run it), then a health check every {@code interval} on
+ * its own thread, escalating by the {@link HealthLadder}: restart at 3 failures, roll back to the
+ * newest stable tag at 6 (with none, rebirth at once), rebirth at 9 (the old brain is archived with
+ * its history, the seed redeployed). A new commit that stays healthy long enough is tagged {@code
+ * stable-vN} ({@link StableTagger}). Every escalation and recovery is a growth_log milestone;
+ * failures, recoveries and periodic summaries are health_checks rows. {@link #status()} never
+ * blocks.
+ *
+ * <p>{@link #restart}, {@link #rollback}, {@link #kill} and {@link #rebirth} are the admin's
+ * controls; they run on the supervisor's thread, in order with the health checks. A killed agent
+ * stays dead (no checks, no escalation) until it is restarted or reborn.
+ *
+ * <p>Closing the supervisor leaves the agent running; a new supervisor adopts it.
  */
 public final class AgentSupervisor implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentSupervisor.class);
@@ -52,23 +62,36 @@ public final class AgentSupervisor implements AutoCloseable {
 
   /**
    * One agent: its home on its host ({@code JODO_HOME/agents/<name>} for a local agent: pid file,
-   * logs, archived brains), the command that runs {@code main.py} in its brain, where its health
-   * endpoint answers, how often to ask, the environment it runs with, and the seed to deploy into
-   * an empty brain.
+   * logs, archived brains), its brain directory there, the command that runs {@code main.py} in it,
+   * where its health endpoint answers, how often to ask, the environment it runs with, the seed to
+   * deploy into an empty brain (or why it cannot be: {@code cannotSeed}), how long the seed may
+   * take to write the first application, how long a commit must stay healthy to be tagged stable,
+   * and how often a summary row goes to health_checks.
    */
   public record Settings(
       String name,
       Path home,
+      Path brainDir,
       List<String> command,
       int port,
       String healthEndpoint,
       Duration interval,
       Map<String, String> environment,
       byte[] seed,
+      Optional<String> cannotSeed,
       Duration seedGrace,
-      Duration stableAfter) {}
+      Duration stableAfter,
+      Duration summaryEvery) {
+    public Settings {
+      command = List.copyOf(command);
+      environment = Map.copyOf(environment);
+    }
+  }
 
-  /** What {@code /api/status} shows of the agent. */
+  /**
+   * What {@code /api/status} shows of the agent; {@code detail} is the last failure, or why the
+   * agent is dead.
+   */
   public record Status(
       String state,
       long pid,
@@ -77,7 +100,8 @@ public final class AgentSupervisor implements AutoCloseable {
       boolean healthy,
       int restartsToday,
       Optional<String> gitTag,
-      Optional<String> gitHash) {}
+      Optional<String> gitHash,
+      Optional<String> detail) {}
 
   private final Settings settings;
   private final AgentHost host;
@@ -85,6 +109,7 @@ public final class AgentSupervisor implements AutoCloseable {
   private final Path brainDir;
   private final DataSource dataSource;
   private final Clock clock;
+  private final Consumer<Status> onStatus;
   private final HealthLadder ladder = new HealthLadder();
   private final StableTagger tagger;
   private final HttpClient http;
@@ -96,20 +121,24 @@ public final class AgentSupervisor implements AutoCloseable {
   private Instant restartsDay = Instant.EPOCH;
   private Instant graceUntil = Instant.EPOCH;
   private Instant nextPrune = Instant.EPOCH;
+  private boolean killed;
+  private String detail;
+  private final Summary summary = new Summary();
 
   public AgentSupervisor(
       Settings settings,
       AgentHost host,
       Brain brain,
-      Path brainDir,
       DataSource dataSource,
-      Clock clock) {
+      Clock clock,
+      Consumer<Status> onStatus) {
     this.settings = settings;
     this.host = host;
     this.brain = brain;
-    this.brainDir = brainDir;
+    this.brainDir = settings.brainDir();
     this.dataSource = dataSource;
     this.clock = clock;
+    this.onStatus = onStatus;
     this.tagger = new StableTagger(settings.stableAfter());
     this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     this.ticks =
@@ -117,7 +146,33 @@ public final class AgentSupervisor implements AutoCloseable {
             Thread.ofVirtual().name("jodo-supervisor-" + settings.name()).factory());
     this.status =
         new Status(
-            "starting", 0, clock.instant(), null, false, 0, Optional.empty(), Optional.empty());
+            "starting",
+            0,
+            clock.instant(),
+            null,
+            false,
+            0,
+            Optional.empty(),
+            Optional.empty(),
+            Optional.empty());
+  }
+
+  public String name() {
+    return settings.name();
+  }
+
+  /**
+   * Carries today's restart count over from the agent's previous supervisor (another kernel, or
+   * this one before a restart). Call before {@link #start()}.
+   */
+  public void resume(Status previous) {
+    if (previous.lastCheck() != null) {
+      Instant day = previous.lastCheck().truncatedTo(ChronoUnit.DAYS);
+      if (day.equals(clock.instant().truncatedTo(ChronoUnit.DAYS))) {
+        restartsDay = day;
+        restartsToday = previous.restartsToday();
+      }
+    }
   }
 
   /** Boots (or adopts) the agent and starts the health loop. */
@@ -129,6 +184,101 @@ public final class AgentSupervisor implements AutoCloseable {
 
   public Status status() {
     return status;
+  }
+
+  /**
+   * Restarts the agent (kill and relaunch), also a killed one, and starts the ladder over.
+   *
+   * @return the pid it had
+   */
+  public long restart() {
+    long previous = status.pid();
+    submit(
+        () -> {
+          killed = false;
+          ladder.reset();
+          restart("requested");
+        });
+    return previous;
+  }
+
+  /**
+   * Rolls the brain back to {@code target} (a tag or a commit hash) and restarts the agent on it.
+   * The returned future completes when the brain has moved (with {@link BrainException} if it could
+   * not); the restart follows on the supervisor's thread.
+   */
+  public CompletableFuture<Brain.Rollback> rollback(String target) {
+    CompletableFuture<Brain.Rollback> moved = new CompletableFuture<>();
+    submit(
+        () -> {
+          Brain.Rollback done;
+          try {
+            done = brain.rollback(target);
+          } catch (RuntimeException e) {
+            moved.completeExceptionally(e);
+            return;
+          }
+          moved.complete(done);
+          killed = false;
+          ladder.reset();
+          host.stop(pid, Duration.ofSeconds(5));
+          launch(host.exists(brainDir.resolve("main.py")) ? "main.py" : "seed.py");
+          countRestart();
+          milestone("rollback", "requested; " + done.from() + " -> " + done.to());
+        });
+    return moved;
+  }
+
+  /**
+   * Stops the agent and keeps it stopped: no health checks, no escalation, until {@link #restart}
+   * or {@link #rebirth}.
+   *
+   * @return the pid it had
+   */
+  public long kill() {
+    long previous = status.pid();
+    submit(
+        () -> {
+          killed = true;
+          host.stop(pid, Duration.ofSeconds(5));
+          detail = "killed on request";
+          milestone("kill", "requested; pid " + pid + " stopped");
+          publish("dead", false);
+        });
+    return previous;
+  }
+
+  /**
+   * Archives the brain, redeploys the seed and starts it: a new life.
+   *
+   * @return the pid it had
+   */
+  public long rebirth() {
+    long previous = status.pid();
+    submit(
+        () -> {
+          killed = false;
+          ladder.reset();
+          rebirth("requested");
+        });
+    return previous;
+  }
+
+  private void submit(Runnable action) {
+    try {
+      ticks.execute(
+          () -> {
+            try {
+              action.run();
+            } catch (RuntimeException e) {
+              log.error("agent {}: {}", settings.name(), e.getMessage(), e);
+              detail = e.getMessage();
+              publish(status.state(), false);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      throw new IllegalStateException("agent " + settings.name() + " is no longer supervised here");
+    }
   }
 
   private Path pidFile() {
@@ -148,6 +298,10 @@ public final class AgentSupervisor implements AutoCloseable {
       if (host.exists(brainDir.resolve("main.py"))) {
         launch("main.py");
         milestone("boot", "started main.py");
+      } else if (settings.cannotSeed().isPresent()) {
+        detail = settings.cannotSeed().get();
+        log.warn("agent {} is not born: {}", settings.name(), detail);
+        publish("dead", false);
       } else {
         boolean first = !host.exists(brainDir.resolve(".git"));
         deploySeed();
@@ -156,6 +310,7 @@ public final class AgentSupervisor implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       log.error("agent {}: boot failed: {}", settings.name(), e.getMessage(), e);
+      detail = "boot failed: " + e.getMessage();
       publish("dead", false);
     }
   }
@@ -176,11 +331,16 @@ public final class AgentSupervisor implements AutoCloseable {
                 pidFile()));
     startedAt = clock.instant();
     graceUntil = startedAt.plus(script.equals("seed.py") ? settings.seedGrace() : BOOT_GRACE);
+    detail = null;
     publish("starting", false);
   }
 
   private void tick() {
     try {
+      if (killed
+          || (pid == 0 && settings.cannotSeed().isPresent() && "dead".equals(status.state()))) {
+        return;
+      }
       long t0 = System.nanoTime();
       Optional<String> failure = probe();
       int millis = (int) ((System.nanoTime() - t0) / 1_000_000);
@@ -193,7 +353,9 @@ public final class AgentSupervisor implements AutoCloseable {
       }
       graceUntil = Instant.EPOCH;
       prune();
+      summarize(failure.isEmpty(), millis);
       tagStable(failure.isEmpty());
+      detail = failure.orElse(null);
       HealthLadder.Step step = ladder.checked(failure.isEmpty());
       switch (step) {
         case HEALTHY -> publish("running", true);
@@ -231,6 +393,8 @@ public final class AgentSupervisor implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       log.error("agent {}: supervision tick failed: {}", settings.name(), e.getMessage(), e);
+      detail = e.getMessage();
+      publish(status.state(), false);
     }
   }
 
@@ -250,6 +414,36 @@ public final class AgentSupervisor implements AutoCloseable {
     } catch (SQLException e) {
       log.warn("agent {}: cannot prune health checks: {}", settings.name(), e.getMessage());
     }
+  }
+
+  /** Counts checks; every {@code summaryEvery} writes one {@code summary} row and starts over. */
+  private void summarize(boolean healthy, int millis) {
+    Instant now = clock.instant();
+    if (summary.since == null) {
+      summary.since = now;
+    }
+    summary.add(healthy, millis);
+    if (now.isBefore(summary.since.plus(settings.summaryEvery()))) {
+      return;
+    }
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "INSERT INTO health_checks (agent, status, response_time_ms, details) VALUES"
+                    + " (?, 'summary', ?, jsonb_build_object('checks', ?, 'ok', ?, 'failed', ?,"
+                    + " 'max_ms', ?, 'since', ?::text))")) {
+      ps.setString(1, settings.name());
+      ps.setInt(2, (int) (summary.totalMillis / summary.checks));
+      ps.setInt(3, summary.checks);
+      ps.setInt(4, summary.ok);
+      ps.setInt(5, summary.checks - summary.ok);
+      ps.setInt(6, summary.maxMillis);
+      ps.setString(7, summary.since.toString());
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      log.warn("agent {}: cannot record a health summary: {}", settings.name(), e.getMessage());
+    }
+    summary.reset(now);
   }
 
   /** Feeds the stable tagger; a commit healthy long enough gets its {@code stable-vN} tag. */
@@ -336,7 +530,7 @@ public final class AgentSupervisor implements AutoCloseable {
   }
 
   private void countRestart() {
-    Instant day = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.DAYS);
+    Instant day = clock.instant().truncatedTo(ChronoUnit.DAYS);
     if (!day.equals(restartsDay)) {
       restartsDay = day;
       restartsToday = 0;
@@ -351,6 +545,7 @@ public final class AgentSupervisor implements AutoCloseable {
     } catch (RuntimeException e) {
       head = Optional.empty();
     }
+    Instant day = clock.instant().truncatedTo(ChronoUnit.DAYS);
     status =
         new Status(
             state,
@@ -358,20 +553,32 @@ public final class AgentSupervisor implements AutoCloseable {
             startedAt,
             clock.instant(),
             healthy,
-            restartsToday,
+            day.equals(restartsDay) ? restartsToday : 0,
             head.flatMap(Brain.Head::stableTag),
-            head.map(Brain.Head::hash));
+            head.map(Brain.Head::hash),
+            Optional.ofNullable(detail));
+    try {
+      onStatus.accept(status);
+    } catch (RuntimeException e) {
+      log.warn("agent {}: cannot share its status: {}", settings.name(), e.getMessage());
+    }
   }
 
   private void milestone(String event, String note) {
     log.info("agent {}: {}: {}", settings.name(), event, note);
     String hash = status.gitHash().orElse(null);
-    insert(
-        "INSERT INTO growth_log (agent, event, note, git_hash) VALUES (?, ?, ?, ?)",
-        settings.name(),
-        event,
-        note,
-        hash);
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "INSERT INTO growth_log (agent, event, note, git_hash) VALUES (?, ?, ?, ?)")) {
+      ps.setString(1, settings.name());
+      ps.setString(2, event);
+      ps.setString(3, note);
+      ps.setString(4, hash);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      log.warn("agent {}: cannot record a milestone: {}", settings.name(), e.getMessage());
+    }
   }
 
   private void healthCheck(String state, int millis, String detail) {
@@ -390,18 +597,6 @@ public final class AgentSupervisor implements AutoCloseable {
     }
   }
 
-  private void insert(String sql, String... values) {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement(sql)) {
-      for (int i = 0; i < values.length; i++) {
-        ps.setString(i + 1, values[i]);
-      }
-      ps.executeUpdate();
-    } catch (SQLException e) {
-      log.warn("agent {}: cannot record a milestone: {}", settings.name(), e.getMessage());
-    }
-  }
-
   /** Stops supervising; the agent keeps running (a kernel that stops never kills its agents). */
   @Override
   public void close() {
@@ -410,6 +605,30 @@ public final class AgentSupervisor implements AutoCloseable {
       ticks.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Health checks since the last summary row. */
+  private static final class Summary {
+    Instant since;
+    int checks;
+    int ok;
+    long totalMillis;
+    int maxMillis;
+
+    void add(boolean healthy, int millis) {
+      checks++;
+      ok += healthy ? 1 : 0;
+      totalMillis += millis;
+      maxMillis = Math.max(maxMillis, millis);
+    }
+
+    void reset(Instant now) {
+      since = now;
+      checks = 0;
+      ok = 0;
+      totalMillis = 0;
+      maxMillis = 0;
     }
   }
 }

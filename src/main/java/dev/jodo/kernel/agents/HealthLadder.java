@@ -55,6 +55,11 @@ public final class HealthLadder {
     };
   }
 
+  /** Starts over, as after a restart or rebirth someone asked for. */
+  public void reset() {
+    failures = 0;
+  }
+
   /** Consecutive failures so far. */
   public int failures() {
     return failures;

@@ -3,6 +3,7 @@ package dev.jodo.kernel.agents;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jodo.kernel.agents.brain.Brain;
+import dev.jodo.kernel.agents.brain.BrainException;
 import dev.jodo.kernel.agents.brain.LocalBrain;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.db.Database;
@@ -19,6 +20,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -213,7 +216,60 @@ class AgentSupervisorTest {
     assertThat(count("SELECT count(*) FROM health_checks")).isZero();
   }
 
+  @Test
+  void theAdminsControlsKillRestartRollBackAndRebirthInOrderWithTheChecks() throws Exception {
+    Files.writeString(brainDir.resolve("main.py"), AGENT);
+    Files.writeString(brainDir.resolve("mode"), "ok");
+    String stable = brain.tagStable(brain.commitAll("a healthy app").hash());
+    summaryEvery = Duration.ofMillis(600);
+    AgentSupervisor supervisor = start();
+    await(() -> supervisor.status().healthy());
+    await(() -> count("SELECT count(*) FROM health_checks WHERE status = 'summary'") > 0);
+
+    long first = supervisor.status().pid();
+    assertThat(supervisor.kill()).isEqualTo(first);
+    await(() -> supervisor.status().state().equals("dead"));
+    assertThat(host.isAlive(first)).isFalse();
+    assertThat(supervisor.status().detail()).contains("killed on request");
+    Thread.sleep(1000); // five intervals: a killed agent is not checked, so not restarted
+    assertThat(supervisor.status().state()).isEqualTo("dead");
+    assertThat(events()).containsExactly("boot", "kill");
+
+    assertThat(supervisor.restart()).isEqualTo(first);
+    await(() -> supervisor.status().healthy());
+    long second = supervisor.status().pid();
+    assertThat(second).isNotEqualTo(first);
+
+    Files.writeString(brainDir.resolve("mode"), "ok"); // unchanged content, a new commit:
+    Files.writeString(brainDir.resolve("extra.txt"), "a change");
+    brain.commitAll("a change");
+    assertThat(supervisor.rollback("stable-v9"))
+        .failsWithin(Duration.ofSeconds(5))
+        .withThrowableThat()
+        .havingCause()
+        .isInstanceOf(BrainException.UnknownTarget.class);
+    Brain.Rollback done = supervisor.rollback(stable).get(5, TimeUnit.SECONDS);
+    assertThat(done.to()).isEqualTo("stable-v1");
+    assertThat(brainDir.resolve("extra.txt")).doesNotExist();
+    await(() -> supervisor.status().healthy() && supervisor.status().pid() != second);
+    assertThat(supervisor.status().gitTag()).contains("stable-v1");
+
+    supervisor.rebirth();
+    await(() -> events().contains("rebirth") && supervisor.status().healthy());
+    assertThat(brainDir.resolve("seed.py")).exists();
+    assertThat(events()).containsSubsequence("boot", "kill", "restart", "rollback", "rebirth");
+    assertThat(supervisor.status().restartsToday()).isEqualTo(3);
+    assertThat(published).extracting(AgentSupervisor.Status::state).contains("dead", "rebirthing");
+    String summary =
+        text(
+            "SELECT details::text FROM health_checks WHERE status = 'summary' ORDER BY id LIMIT 1");
+    assertThat(summary).contains("\"checks\"", "\"ok\"", "\"failed\": 0", "\"max_ms\"");
+  }
+
   private boolean slowSeed;
+  private Duration summaryEvery = Duration.ofHours(1);
+  private final List<AgentSupervisor.Status> published =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private Duration stableAfter = Duration.ofMinutes(5);
 
   private AgentSupervisor start() {
@@ -222,6 +278,7 @@ class AgentSupervisorTest {
             new AgentSupervisor.Settings(
                 "jodo",
                 dir.resolve("home"),
+                brainDir,
                 List.of("python3", "main.py"),
                 port,
                 "/health",
@@ -229,13 +286,15 @@ class AgentSupervisorTest {
                 Map.of("PATH", System.getenv("PATH"), "JODO_AGENT_PORT", Integer.toString(port)),
                 ((slowSeed ? "import time\ntime.sleep(2)\n" : "") + SEED)
                     .getBytes(StandardCharsets.UTF_8),
+                Optional.empty(),
                 Duration.ofSeconds(5),
-                stableAfter),
+                stableAfter,
+                summaryEvery),
             host,
             brain,
-            brainDir,
             db.dataSource(),
-            Clock.systemUTC());
+            Clock.systemUTC(),
+            published::add);
     supervisors.add(supervisor);
     supervisor.start();
     return supervisor;
@@ -255,12 +314,23 @@ class AgentSupervisorTest {
     return events;
   }
 
-  private static int count(String query) throws Exception {
+  private static String text(String query) throws Exception {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(query)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  private static int count(String query) {
     try (Connection c = db.dataSource().getConnection();
         Statement s = c.createStatement();
         ResultSet rs = s.executeQuery(query)) {
       rs.next();
       return rs.getInt(1);
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
     }
   }
 
