@@ -1,6 +1,8 @@
 package dev.jodo.kernel;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jodo.kernel.agents.AgentRoutes;
+import dev.jodo.kernel.agents.AgentsModule;
 import dev.jodo.kernel.api.GenesisRoutes;
 import dev.jodo.kernel.api.MetricsRoutes;
 import dev.jodo.kernel.api.StatusRoutes;
@@ -68,6 +70,7 @@ public final class Kernel implements AutoCloseable {
   private final Database database;
   private final TokenService tokens;
   private final Gateway gateway;
+  private final AgentsModule agents;
   private final HttpServer http;
   private final Optional<Secret> firstBootAdminToken;
   private final Deque<AutoCloseable> resources;
@@ -77,6 +80,7 @@ public final class Kernel implements AutoCloseable {
       Database database,
       TokenService tokens,
       Gateway gateway,
+      AgentsModule agents,
       HttpServer http,
       Optional<Secret> firstBootAdminToken,
       Deque<AutoCloseable> resources) {
@@ -84,6 +88,7 @@ public final class Kernel implements AutoCloseable {
     this.database = database;
     this.tokens = tokens;
     this.gateway = gateway;
+    this.agents = agents;
     this.http = http;
     this.firstBootAdminToken = firstBootAdminToken;
     this.resources = resources;
@@ -136,10 +141,19 @@ public final class Kernel implements AutoCloseable {
           new MemoryModule(
               config, database.dataSource(), gateway.gateway(), options.clock(), mapper);
       resources.push(memory);
+      AgentsModule agents = new AgentsModule(config, database, tokens, options.clock());
+      resources.push(agents);
       Instant startedAt = options.clock().instant();
       List<Routes> routes = new ArrayList<>();
       routes.add(
-          new StatusRoutes(options.clock(), startedAt, Version.current(), database.dataSource()));
+          new StatusRoutes(
+              options.clock(),
+              startedAt,
+              Version.current(),
+              database.dataSource(),
+              agents,
+              config.genesisName()));
+      routes.add(new AgentRoutes(agents, config.genesisName(), mapper, options.clock()));
       routes.add(new GenesisRoutes(config.genesis()));
       routes.add(new TokenRoutes(tokens, mapper));
       routes.add(new MetricsRoutes(metrics));
@@ -156,8 +170,10 @@ public final class Kernel implements AutoCloseable {
               routes);
       http.start();
       resources.push(http::stop);
+      agents.start(http.port());
       log.info("Jodo Kernel {} listening on port {}", Version.current(), http.port());
-      return new Kernel(config, database, tokens, gateway.gateway(), http, firstToken, resources);
+      return new Kernel(
+          config, database, tokens, gateway.gateway(), agents, http, firstToken, resources);
     } catch (IOException e) {
       closeAll(resources);
       throw new UncheckedIOException("cannot create JODO_HOME " + config.home(), e);
@@ -185,6 +201,10 @@ public final class Kernel implements AutoCloseable {
 
   public Gateway gateway() {
     return gateway;
+  }
+
+  public AgentsModule agents() {
+    return agents;
   }
 
   /** The admin token created on this start (first boot only); shown once, then only by file. */

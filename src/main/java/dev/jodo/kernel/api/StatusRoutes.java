@@ -1,5 +1,7 @@
 package dev.jodo.kernel.api;
 
+import dev.jodo.kernel.agents.AgentRoutes;
+import dev.jodo.kernel.agents.AgentsModule;
 import dev.jodo.kernel.platform.auth.Scope;
 import dev.jodo.kernel.platform.http.Routes;
 import io.javalin.config.RoutesConfig;
@@ -12,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
 
@@ -21,12 +24,22 @@ public final class StatusRoutes implements Routes {
   private final Instant startedAt;
   private final String version;
   private final DataSource dataSource;
+  private final AgentsModule agents;
+  private final String genesisName;
 
-  public StatusRoutes(Clock clock, Instant startedAt, String version, DataSource dataSource) {
+  public StatusRoutes(
+      Clock clock,
+      Instant startedAt,
+      String version,
+      DataSource dataSource,
+      AgentsModule agents,
+      String genesisName) {
     this.clock = clock;
     this.startedAt = startedAt;
     this.version = version;
     this.dataSource = dataSource;
+    this.agents = agents;
+    this.genesisName = genesisName;
   }
 
   @Override
@@ -53,8 +66,21 @@ public final class StatusRoutes implements Routes {
 
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("kernel", kernel);
-    // Supervised agents arrive with the agents feature; until then their state is unknown.
-    body.put("jodo", Map.of("status", "unknown"));
+    Instant now = clock.instant();
+    List<Map<String, Object>> views =
+        agents.views().stream().map(view -> AgentRoutes.StatusView.of(view, now)).toList();
+    body.put(
+        "jodo",
+        views.stream()
+            .filter(view -> genesisName.equals(view.get("name")))
+            .findFirst()
+            .orElse(
+                Map.of(
+                    "status",
+                    "dead",
+                    "detail",
+                    "no agent is configured; add a jodo: section to config.yaml")));
+    body.put("agents", views);
     body.put("database", database);
     ctx.json(body);
   }

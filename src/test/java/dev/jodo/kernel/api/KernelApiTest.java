@@ -93,7 +93,11 @@ class KernelApiTest {
     assertThat(body.path("kernel").path("status").asText()).isEqualTo("running");
     assertThat(body.path("kernel").path("version").asText()).isEqualTo("0.1.0");
     assertThat(body.path("kernel").path("uptime_seconds").isIntegralNumber()).isTrue();
-    assertThat(body.path("jodo").path("status").asText()).isEqualTo("unknown");
+    // This kernel's config has no jodo: section: no agent is supervised, and status says so.
+    assertThat(body.path("jodo").path("status").asText()).isEqualTo("dead");
+    assertThat(body.path("jodo").path("detail").asText()).contains("add a jodo: section");
+    assertThat(body.path("agents").isArray()).isTrue();
+    assertThat(body.path("agents")).isEmpty();
     assertThat(body.path("database").path("status").asText()).isEqualTo("connected");
     assertThat(body.path("database").path("memories_stored").asLong()).isEqualTo(2);
   }

@@ -80,7 +80,8 @@ public final class ConfigLoader {
             "health_check_interval",
             "max_restart_attempts",
             "log_level",
-            "shutdown_timeout_seconds"));
+            "shutdown_timeout_seconds",
+            "public_url"));
     String bindHost = kernel.string("host", "0.0.0.0");
     int port = kernel.integer("port", 8080, 1, 65535);
     if (env.containsKey("JODO_PORT")) {
@@ -96,6 +97,17 @@ public final class ConfigLoader {
     int healthInterval = kernel.integer("health_check_interval", 10, 1, 3600);
     int maxRestarts = kernel.integer("max_restart_attempts", 3, 0, 1000);
     int shutdownSeconds = kernel.integer("shutdown_timeout_seconds", 10, 1, 300);
+    Optional<String> publicUrl =
+        kernel.string("public_url").map(String::trim).filter(u -> !u.isEmpty());
+    if (publicUrl.isPresent() && !publicUrl.get().matches("https?://[^/\\s]+/?")) {
+      kernel.problem(
+          "public_url",
+          ConfigNode.quote(publicUrl.get())
+              + " is not a base URL; use the kernel's address as agents reach it, e.g."
+              + " http://10.0.0.1:8080");
+      publicUrl = Optional.empty();
+    }
+    publicUrl = publicUrl.map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u);
 
     LogFormat logFormat = LogFormat.PRETTY;
     if (env.containsKey("JODO_LOG_FORMAT")) {
@@ -135,6 +147,19 @@ public final class ConfigLoader {
     JsonNode genesis = parse(configDir, GENESIS_FILE, problems);
     String agentName = GenesisSection.agentName(genesis, problems);
     List<AgentConfig> agents = AgentSection.read(root, agentName, home());
+    if (publicUrl.isEmpty()) {
+      agents.stream()
+          .filter(a -> !a.isLocal())
+          .forEach(
+              a ->
+                  warnings.add(
+                      "agent '"
+                          + a.name()
+                          + "' runs on "
+                          + a.host()
+                          + " but kernel.public_url is not set, so it will look for the kernel"
+                          + " at 127.0.0.1; set kernel.public_url to the address it can reach"));
+    }
 
     Optional<Secret> adminToken =
         Optional.ofNullable(env.get("JODO_ADMIN_TOKEN")).filter(t -> !t.isBlank()).map(Secret::new);
@@ -167,7 +192,8 @@ public final class ConfigLoader {
         quotas,
         memory,
         genesis,
-        warnings);
+        warnings,
+        publicUrl);
   }
 
   private static int envPort(String text, List<ConfigProblem> problems, int fallback) {

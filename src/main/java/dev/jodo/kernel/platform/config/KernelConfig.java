@@ -29,7 +29,8 @@ public record KernelConfig(
     QuotaConfig quotas,
     MemoryConfig memory,
     JsonNode genesis,
-    List<String> warnings) {
+    List<String> warnings,
+    Optional<String> publicUrl) {
 
   public KernelConfig {
     providers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(providers));
@@ -67,7 +68,8 @@ public record KernelConfig(
         quotas,
         memory,
         genesis,
-        warnings);
+        warnings,
+        publicUrl);
   }
 
   /** A copy on another database. */
@@ -90,7 +92,16 @@ public record KernelConfig(
         quotas,
         memory,
         genesis,
-        warnings);
+        warnings,
+        publicUrl);
+  }
+
+  /**
+   * Where an agent reaches the kernel: {@code kernel.public_url} if set (needed by agents on other
+   * machines), else {@link #localBaseUrl()}.
+   */
+  public String agentBaseUrl(int actualPort) {
+    return publicUrl.orElseGet(() -> withPort(actualPort).localBaseUrl());
   }
 
   /** Where a process on this machine reaches the kernel (the wildcard address is not one). */

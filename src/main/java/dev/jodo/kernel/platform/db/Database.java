@@ -33,10 +33,12 @@ public final class Database implements AutoCloseable {
 
   private final HikariDataSource pool;
   private final String url;
+  private final DatabaseTarget.External target;
 
-  private Database(HikariDataSource pool, String url) {
+  private Database(HikariDataSource pool, String url, DatabaseTarget.External target) {
     this.pool = pool;
     this.url = url;
+    this.target = target;
   }
 
   /** Opens the pool and checks one connection, so a wrong URL or password fails at startup. */
@@ -60,7 +62,7 @@ public final class Database implements AutoCloseable {
       config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(registry));
     }
     try {
-      return new Database(new HikariDataSource(config), redact(target.jdbcUrl()));
+      return new Database(new HikariDataSource(config), redact(target.jdbcUrl()), target);
     } catch (RuntimeException e) {
       throw new DatabaseUnavailableException(
           "cannot connect to PostgreSQL at "
@@ -99,6 +101,26 @@ public final class Database implements AutoCloseable {
     } catch (FlywayException e) {
       throw new MigrationException(describe(e), e);
     }
+  }
+
+  /**
+   * A connection of its own, outside the pool, for state that lives as long as a session does
+   * (advisory locks). The caller closes it; with TCP keepalive on, a server that vanishes is
+   * noticed.
+   */
+  public Connection openDedicated(String applicationName) throws SQLException {
+    java.util.Properties properties = new java.util.Properties();
+    if (!target.user().isEmpty()) {
+      properties.setProperty("user", target.user());
+    }
+    if (!target.password().value().isEmpty()) {
+      properties.setProperty("password", target.password().value());
+    }
+    properties.setProperty("ApplicationName", applicationName);
+    properties.setProperty("tcpKeepAlive", "true");
+    properties.setProperty("connectTimeout", "5");
+    properties.setProperty("socketTimeout", "30");
+    return java.sql.DriverManager.getConnection(target.jdbcUrl(), properties);
   }
 
   /** One cheap round trip: is the server answering? */
