@@ -296,6 +296,7 @@ public final class AgentSupervisor implements AutoCloseable {
         return;
       }
       if (host.exists(brainDir.resolve("main.py"))) {
+        brain.ensureRepository(); // a brain written by hand gets its history from here on
         launch("main.py");
         milestone("boot", "started main.py");
       } else if (settings.cannotSeed().isPresent()) {

@@ -34,13 +34,14 @@ public record AgentConfig(
 
   /**
    * Where the kernel keeps the agent's pid file, log and archived brains on its host: {@code
-   * JODO_HOME/agents/<name>} for a local agent, {@code <brain_path>.jodo} beside a remote brain.
+   * <brain_path>.jodo} beside a configured brain (so every kernel that may supervise the agent
+   * finds its pid file), else {@code JODO_HOME/agents/<name>}.
    */
   public Path home(Path kernelHome) {
-    if (isLocal()) {
+    if (brainPath.isEmpty()) {
       return kernelHome.resolve("agents").resolve(name);
     }
-    Path brain = Path.of(brainPath.orElseThrow());
+    Path brain = Path.of(brainPath.get());
     return brain.resolveSibling(brain.getFileName() + ".jodo");
   }
 
