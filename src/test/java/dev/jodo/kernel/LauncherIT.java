@@ -43,7 +43,7 @@ class LauncherIT {
 
   @AfterEach
   void cleanUp() throws Exception {
-    run(env(Map.of()), "down");
+    run(env(Map.of()), "down", "--agents");
     try (Stream<Path> files = Files.walk(home)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
@@ -119,7 +119,16 @@ class LauncherIT {
     assertThat(ProcessHandle.of(postmasterPid))
         .hasValueSatisfying(p -> assertThat(p.isAlive()).isTrue());
 
-    Run down = run(env, "down");
+    // The repository's config supervises the genesis agent: its brain gets the seed.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!Files.exists(home.resolve("agents/jodo/brain/seed.py"))
+        && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertThat(home.resolve("agents/jodo/brain/seed.py")).exists();
+    assertThat(home.resolve("agents/jodo/agent.token")).exists();
+
+    Run down = run(env, "down", "--agents");
     assertThat(down.code()).as(down.err()).isZero();
     assertThat(down.out())
         .contains("stopping the kernel (pid " + kernelPid + ")")
@@ -130,7 +139,9 @@ class LauncherIT {
     assertThat(
             ProcessHandle.allProcesses()
                 .filter(
-                    p -> p.info().commandLine().map(c -> c.contains(home.toString())).orElse(false))
+                    p ->
+                        p.info().commandLine().map(c -> c.contains(home.toString())).orElse(false)
+                            || workingDirectory(p).startsWith(home))
                 .map(p -> p.pid() + " " + p.info().commandLine().orElse("")))
         .as("processes of this home still running")
         .isEmpty();
@@ -189,5 +200,13 @@ class LauncherIT {
     assertThat(run.code()).isEqualTo(2);
     assertThat(run.err()).contains("config.yaml: kernel.prot: unknown key; did you mean 'port'?");
     assertThat(home.resolve("kernel.pid")).doesNotExist();
+  }
+
+  private static Path workingDirectory(ProcessHandle process) {
+    try {
+      return Files.readSymbolicLink(Path.of("/proc", Long.toString(process.pid()), "cwd"));
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return Path.of("/nonexistent");
+    }
   }
 }

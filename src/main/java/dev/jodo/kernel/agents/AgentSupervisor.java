@@ -523,11 +523,20 @@ public final class AgentSupervisor implements AutoCloseable {
   private void rebirth(String why) {
     publish("rebirthing", false);
     host.stop(pid, Duration.ofSeconds(5));
-    Path archive = brain.archiveAndWipe(settings.home().resolve("archive"), clock.instant());
+    String kept;
+    if (!host.exists(brainDir.resolve("main.py")) && brain.history(2).size() <= 1) {
+      // No application and only the kernel's initial commit: the seed never got as far (no
+      // provider answering, say). Nothing to keep, so no archive per attempt fills the disk.
+      kept = "the brain held nothing but the seed, so nothing was archived";
+    } else {
+      kept =
+          "the old brain is archived at "
+              + brain.archiveAndWipe(settings.home().resolve("archive"), clock.instant());
+    }
     deploySeed();
     launch("seed.py");
     countRestart();
-    milestone("rebirth", why + "; the old brain is archived at " + archive);
+    milestone("rebirth", why + "; " + kept);
   }
 
   private void countRestart() {

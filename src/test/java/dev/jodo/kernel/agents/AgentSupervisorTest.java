@@ -266,7 +266,21 @@ class AgentSupervisorTest {
     assertThat(summary).contains("\"checks\"", "\"ok\"", "\"failed\": 0", "\"max_ms\"");
   }
 
+  @Test
+  void aSeedThatKeepsFailingIsRebornWithoutPilingUpArchives() throws Exception {
+    failingSeed = true; // as when no provider answers: the seed exits with 3
+    AgentSupervisor supervisor = start();
+    await(() -> events().stream().filter("rebirth"::equals).count() >= 2);
+    assertThat(events()).startsWith("first_boot", "restart", "rebirth");
+    assertThat(dir.resolve("home/archive")).doesNotExist();
+    assertThat(text("SELECT note FROM growth_log WHERE event = 'rebirth' ORDER BY id LIMIT 1"))
+        .contains("nothing was archived");
+    supervisor.kill();
+    await(() -> supervisor.status().state().equals("dead"));
+  }
+
   private boolean slowSeed;
+  private boolean failingSeed;
   private Duration summaryEvery = Duration.ofHours(1);
   private final List<AgentSupervisor.Status> published =
       new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -284,7 +298,9 @@ class AgentSupervisorTest {
                 "/health",
                 Duration.ofMillis(200),
                 Map.of("PATH", System.getenv("PATH"), "JODO_AGENT_PORT", Integer.toString(port)),
-                ((slowSeed ? "import time\ntime.sleep(2)\n" : "") + SEED)
+                (failingSeed
+                        ? "import sys\nsys.exit(3)\n"
+                        : (slowSeed ? "import time\ntime.sleep(2)\n" : "") + SEED)
                     .getBytes(StandardCharsets.UTF_8),
                 Optional.empty(),
                 Duration.ofSeconds(5),
