@@ -10,9 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Runs agents as processes on the kernel's own machine. Each agent is started with {@code setsid}:
@@ -94,7 +92,21 @@ public final class LocalHost implements AgentHost {
 
   @Override
   public boolean isAlive(long pid) {
-    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && !isZombie(pid);
+  }
+
+  /**
+   * An exited process whose parent has not reaped it yet. An adopted agent's parent is init, which
+   * in some containers reaps only now and then; until it does, the dead agent still "exists".
+   */
+  private static boolean isZombie(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      int end = stat.lastIndexOf(')');
+      return end > 0 && end + 2 < stat.length() && stat.charAt(end + 2) == 'Z';
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   /** Returns once the agent itself is gone (or after another second past the SIGKILL). */
@@ -112,20 +124,23 @@ public final class LocalHost implements AgentHost {
     awaitExit(pid, Duration.ofSeconds(1));
   }
 
-  private static boolean awaitExit(long pid, Duration timeout) {
-    Optional<ProcessHandle> handle = ProcessHandle.of(pid);
-    if (handle.isEmpty()) {
-      return true;
+  /**
+   * Waits for the agent to be gone (a zombie counts as gone); false if it outlived {@code timeout}.
+   */
+  private boolean awaitExit(long pid, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (isAlive(pid)) {
+      if (System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return !isAlive(pid);
+      }
     }
-    try {
-      handle.get().onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      return true;
-    } catch (TimeoutException | ExecutionException e) {
-      return !handle.get().isAlive();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return !handle.get().isAlive();
-    }
+    return true;
   }
 
   @Override
