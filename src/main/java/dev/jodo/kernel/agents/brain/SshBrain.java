@@ -114,7 +114,7 @@ public final class SshBrain implements Brain {
                     + git
                     + " commit -q --allow-empty -F -",
                 message.getBytes(StandardCharsets.UTF_8));
-            return new Committed(headHash(), headTime(), true);
+            return committed(true);
           }
           String out =
               run(
@@ -126,7 +126,7 @@ public final class SshBrain implements Brain {
                       + git
                       + " commit -q -F - && echo changed; fi",
                   message.getBytes(StandardCharsets.UTF_8));
-          return new Committed(headHash(), headTime(), out.strip().equals("changed"));
+          return committed(out.strip().equals("changed"));
         });
   }
 
@@ -192,12 +192,16 @@ public final class SshBrain implements Brain {
         "git tag",
         () -> {
           String full = resolveCommit(hash);
-          Map<String, StableTag> tags = tagsByCommit();
-          StableTag existing = tags.get(full);
+          List<String[]> lines = stableTagLines();
+          StableTag existing = byCommit(lines).get(full);
           if (existing != null) {
             return existing.name();
           }
-          StableTag next = StableTag.next(allStableTags());
+          List<StableTag> all = new ArrayList<>();
+          for (String[] tag : lines) {
+            StableTag.parse(tag[0]).ifPresent(all::add);
+          }
+          StableTag next = StableTag.next(all);
           run(
               "git tag",
               git + " tag -a -m 'Marked stable by the kernel' " + next.name() + " " + full,
@@ -279,9 +283,9 @@ public final class SshBrain implements Brain {
     return run("git rev-parse HEAD", git + " rev-parse HEAD", null).strip();
   }
 
-  private Instant headTime() {
-    return Instant.ofEpochSecond(
-        Long.parseLong(run("git log", git + " log -1 --format=%ct", null).strip()));
+  private Committed committed(boolean changed) {
+    String[] head = run("git log", git + " log -1 --format='%H %ct'", null).strip().split(" ");
+    return new Committed(head[0], Instant.ofEpochSecond(Long.parseLong(head[1])), changed);
   }
 
   private Optional<Head> head(Map<String, StableTag> tags) {
@@ -318,31 +322,27 @@ public final class SshBrain implements Brain {
 
   /** Each commit's newest stable tag. */
   private Map<String, StableTag> tagsByCommit() {
+    return byCommit(stableTagLines());
+  }
+
+  private static Map<String, StableTag> byCommit(List<String[]> lines) {
     Map<String, StableTag> byCommit = new HashMap<>();
-    for (String[] tag : stableTagLines()) {
+    for (String[] tag : lines) {
       StableTag.parse(tag[0])
           .ifPresent(t -> byCommit.merge(tag[1], t, (a, b) -> a.compareTo(b) >= 0 ? a : b));
     }
     return byCommit;
   }
 
-  private List<StableTag> allStableTags() {
-    List<StableTag> all = new ArrayList<>();
-    for (String[] tag : stableTagLines()) {
-      StableTag.parse(tag[0]).ifPresent(all::add);
-    }
-    return all;
-  }
-
   /** [name, commit] of every {@code stable-v*} tag (annotated tags peeled to their commit). */
   private List<String[]> stableTagLines() {
-    if (!ssh.exec("[ -e " + quote(dir.resolve(".git").toString()) + " ]", null).ok()) {
-      return List.of();
-    }
     String out =
         run(
             "git tag",
-            git
+            "[ ! -e "
+                + quote(dir.resolve(".git").toString())
+                + " ] || "
+                + git
                 + " for-each-ref --format='%(refname:short) %(objectname) %(*objectname)'"
                 + " 'refs/tags/stable-v*'",
             null);
