@@ -32,6 +32,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -55,14 +56,26 @@ import org.slf4j.LoggerFactory;
 public final class Kernel implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Kernel.class);
 
-  /** What differs between production and tests: time, where progress goes, extra migrations. */
-  public record Options(Clock clock, Consumer<String> progress, List<String> migrations) {
+  /**
+   * What differs between production and tests: time, where progress goes, extra migrations, and how
+   * long each SSH step to an agent's machine may take (10 s).
+   */
+  public record Options(
+      Clock clock, Consumer<String> progress, List<String> migrations, Duration sshTimeout) {
     public static Options defaults() {
-      return new Options(Clock.systemUTC(), line -> log.info(line), Database.KERNEL_MIGRATIONS);
+      return new Options(
+          Clock.systemUTC(),
+          line -> log.info(line),
+          Database.KERNEL_MIGRATIONS,
+          AgentsModule.SSH_TIMEOUT);
     }
 
     public Options withMigrations(List<String> locations) {
-      return new Options(clock, progress, List.copyOf(locations));
+      return new Options(clock, progress, List.copyOf(locations), sshTimeout);
+    }
+
+    public Options withSshTimeout(Duration timeout) {
+      return new Options(clock, progress, migrations, timeout);
     }
   }
 
@@ -141,7 +154,8 @@ public final class Kernel implements AutoCloseable {
           new MemoryModule(
               config, database.dataSource(), gateway.gateway(), options.clock(), mapper);
       resources.push(memory);
-      AgentsModule agents = new AgentsModule(config, database, tokens, options.clock());
+      AgentsModule agents =
+          new AgentsModule(config, database, tokens, options.clock(), options.sshTimeout());
       resources.push(agents);
       Instant startedAt = options.clock().instant();
       List<Routes> routes = new ArrayList<>();

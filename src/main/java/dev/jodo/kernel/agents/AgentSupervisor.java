@@ -123,6 +123,7 @@ public final class AgentSupervisor implements AutoCloseable {
   private Instant nextPrune = Instant.EPOCH;
   private boolean killed;
   private String detail;
+  private Optional<Brain.Head> head = Optional.empty();
   private final Summary summary = new Summary();
 
   public AgentSupervisor(
@@ -292,6 +293,7 @@ public final class AgentSupervisor implements AutoCloseable {
         pid = running.get();
         startedAt = clock.instant();
         log.info("agent {} is already running (pid {}): adopted", settings.name(), pid);
+        refreshHead();
         publish("running", true);
         return;
       }
@@ -309,6 +311,10 @@ public final class AgentSupervisor implements AutoCloseable {
         launch("seed.py");
         milestone(first ? "first_boot" : "rebirth", "deployed the seed and started it");
       }
+    } catch (AgentHostException | BrainException e) {
+      log.error("agent {}: boot failed: {}", settings.name(), e.getMessage());
+      detail = "boot failed: " + e.getMessage();
+      publish("dead", false);
     } catch (RuntimeException e) {
       log.error("agent {}: boot failed: {}", settings.name(), e.getMessage(), e);
       detail = "boot failed: " + e.getMessage();
@@ -333,6 +339,11 @@ public final class AgentSupervisor implements AutoCloseable {
     startedAt = clock.instant();
     graceUntil = startedAt.plus(script.equals("seed.py") ? settings.seedGrace() : BOOT_GRACE);
     detail = null;
+    try {
+      refreshHead();
+    } catch (RuntimeException e) {
+      log.warn("agent {}: cannot read its brain: {}", settings.name(), e.getMessage());
+    }
     publish("starting", false);
   }
 
@@ -348,7 +359,7 @@ public final class AgentSupervisor implements AutoCloseable {
       if (failure.isPresent()
           && failure.get().startsWith(NOT_LISTENING)
           && clock.instant().isBefore(graceUntil)
-          && host.isAlive(pid)) {
+          && knownAlive()) {
         publish("starting", false); // not listening yet, or the seed is still writing the app
         return;
       }
@@ -392,6 +403,10 @@ public final class AgentSupervisor implements AutoCloseable {
           rebirth("9 failed health checks: " + failure.get());
         }
       }
+    } catch (AgentHostException | BrainException e) {
+      log.error("agent {}: supervision tick failed: {}", settings.name(), e.getMessage());
+      detail = e.getMessage();
+      publish(status.state(), false);
     } catch (RuntimeException e) {
       log.error("agent {}: supervision tick failed: {}", settings.name(), e.getMessage(), e);
       detail = e.getMessage();
@@ -447,9 +462,18 @@ public final class AgentSupervisor implements AutoCloseable {
     summary.reset(now);
   }
 
-  /** Feeds the stable tagger; a commit healthy long enough gets its {@code stable-vN} tag. */
+  /**
+   * Feeds the stable tagger; a commit healthy long enough gets its {@code stable-vN} tag. A brain
+   * that cannot be read now (a host out of reach) is skipped: the ladder still runs.
+   */
   private void tagStable(boolean healthy) {
-    brain.head().ifPresent(tagger::headChanged);
+    try {
+      refreshHead();
+    } catch (RuntimeException e) {
+      log.warn("agent {}: cannot read its brain: {}", settings.name(), e.getMessage());
+      return;
+    }
+    head.ifPresent(tagger::headChanged);
     tagger
         .healthChecked(clock.instant(), healthy)
         .ifPresent(
@@ -457,6 +481,7 @@ public final class AgentSupervisor implements AutoCloseable {
               try {
                 String tag = brain.tagStable(hash);
                 milestone("stable", hash + " is " + tag);
+                refreshHead();
               } catch (BrainException e) {
                 log.warn("agent {}: tagging {} failed: {}", settings.name(), hash, e.getMessage());
                 tagger.retry(hash);
@@ -466,8 +491,12 @@ public final class AgentSupervisor implements AutoCloseable {
 
   /** Empty when healthy, else what was wrong. */
   private Optional<String> probe() {
-    if (pid != 0 && !host.isAlive(pid)) {
-      return Optional.of("the process (pid " + pid + ") has exited");
+    try {
+      if (pid != 0 && !host.isAlive(pid)) {
+        return Optional.of("the process (pid " + pid + ") has exited");
+      }
+    } catch (AgentHostException e) {
+      return Optional.of(e.getMessage());
     }
     URI uri =
         URI.create("http://" + host.address() + ":" + settings.port() + settings.healthEndpoint());
@@ -548,13 +577,21 @@ public final class AgentSupervisor implements AutoCloseable {
     restartsToday++;
   }
 
-  private void publish(String state, boolean healthy) {
-    Optional<Brain.Head> head;
+  /** Whether the agent's process runs; false if its host cannot say. */
+  private boolean knownAlive() {
     try {
-      head = brain.head();
-    } catch (RuntimeException e) {
-      head = Optional.empty();
+      return host.isAlive(pid);
+    } catch (AgentHostException e) {
+      return false;
     }
+  }
+
+  /** Reads HEAD and its tag (a round trip to a remote brain); {@link #publish} uses the last. */
+  private void refreshHead() {
+    head = brain.head();
+  }
+
+  private void publish(String state, boolean healthy) {
     Instant day = clock.instant().truncatedTo(ChronoUnit.DAYS);
     status =
         new Status(

@@ -2,6 +2,9 @@ package dev.jodo.kernel.agents;
 
 import dev.jodo.kernel.agents.brain.Brain;
 import dev.jodo.kernel.agents.brain.LocalBrain;
+import dev.jodo.kernel.agents.brain.SshBrain;
+import dev.jodo.kernel.agents.ssh.SshConnection;
+import dev.jodo.kernel.agents.ssh.SshHost;
 import dev.jodo.kernel.platform.auth.IssuedToken;
 import dev.jodo.kernel.platform.auth.Principal;
 import dev.jodo.kernel.platform.auth.Scope;
@@ -64,6 +67,9 @@ public final class AgentsModule implements AutoCloseable {
 
   static final Duration SUMMARY_EVERY = Duration.ofHours(1);
 
+  /** Every SSH step (connect, log in, run a command) to a remote agent's machine. */
+  public static final Duration SSH_TIMEOUT = Duration.ofSeconds(10);
+
   /** One configured agent: where it runs and its brain. */
   public record Agent(AgentConfig config, AgentHost host, Brain brain, Path home, Path brainDir) {}
 
@@ -81,11 +87,18 @@ public final class AgentsModule implements AutoCloseable {
   private volatile String kernelId;
   private final byte[] seed;
   private final Optional<String> cannotSeed;
+  private final Duration sshTimeout;
   private SupervisionLeases leases;
   private String kernelUrl;
 
-  public AgentsModule(KernelConfig config, Database database, TokenService tokens, Clock clock) {
+  public AgentsModule(
+      KernelConfig config,
+      Database database,
+      TokenService tokens,
+      Clock clock,
+      Duration sshTimeout) {
     this.config = config;
+    this.sshTimeout = sshTimeout;
     this.tokens = tokens;
     this.clock = clock;
     this.database = database;
@@ -115,8 +128,20 @@ public final class AgentsModule implements AutoCloseable {
           home,
           brainDir);
     }
-    throw new IllegalStateException(
-        "agent '" + agent.name() + "': remote hosts are not supported by this build");
+    SshConnection ssh =
+        new SshConnection(
+            agent.host(),
+            agent.sshPort(),
+            agent.sshUser().orElseThrow(),
+            Path.of(agent.sshKeyPath().orElseThrow()),
+            config.home().resolve("ssh/known_hosts"),
+            sshTimeout);
+    return new Agent(
+        agent,
+        new SshHost(ssh),
+        new SshBrain(ssh, brainDir, Brain.Identity.KERNEL),
+        home,
+        brainDir);
   }
 
   /**
