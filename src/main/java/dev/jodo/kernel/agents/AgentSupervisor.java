@@ -60,6 +60,9 @@ public final class AgentSupervisor implements AutoCloseable {
 
   private static final String NOT_LISTENING = "not listening: ";
 
+  /** The detail of an agent killed on request; a later supervisor keeps it dead. */
+  static final String KILLED = "killed on request";
+
   /**
    * One agent: its home on its host ({@code JODO_HOME/agents/<name>} for a local agent: pid file,
    * logs, archived brains), its brain directory there, the command that runs {@code main.py} in it,
@@ -167,6 +170,9 @@ public final class AgentSupervisor implements AutoCloseable {
    * this one before a restart). Call before {@link #start()}.
    */
   public void resume(Status previous) {
+    if ("dead".equals(previous.state()) && previous.detail().filter(KILLED::equals).isPresent()) {
+      killed = true; // the admin's kill outlives kernel restarts and takeovers
+    }
     if (previous.lastCheck() != null) {
       Instant day = previous.lastCheck().truncatedTo(ChronoUnit.DAYS);
       if (day.equals(clock.instant().truncatedTo(ChronoUnit.DAYS))) {
@@ -242,7 +248,7 @@ public final class AgentSupervisor implements AutoCloseable {
         () -> {
           killed = true;
           host.stop(pid, Duration.ofSeconds(5));
-          detail = "killed on request";
+          detail = KILLED;
           milestone("kill", "requested; pid " + pid + " stopped");
           publish("dead", false);
         });
@@ -287,6 +293,11 @@ public final class AgentSupervisor implements AutoCloseable {
   }
 
   private void boot() {
+    if (killed) {
+      detail = KILLED;
+      publish("dead", false);
+      return;
+    }
     try {
       Optional<Long> running = host.running(pidFile(), brainDir);
       if (running.isPresent()) {

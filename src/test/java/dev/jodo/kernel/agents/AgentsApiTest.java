@@ -240,6 +240,19 @@ class AgentsApiTest {
     assertThat(killed.json().path("previous_pid").asLong()).isEqualTo(running);
     await(() -> jodo(nextHttp, admin).path("status").asText().equals("dead"));
     assertThat(new LocalHost().isAlive(running)).isFalse();
+
+    // A kill outlives the kernel: the next one keeps the agent dead until it is restarted.
+    next.close();
+    kernels.remove(next);
+    Kernel third = start("k1");
+    TestHttp thirdHttp = new TestHttp(third.port());
+    await(() -> third.agents().supervisor("jodo").isPresent());
+    Thread.sleep(2500); // two intervals
+    assertThat(jodo(thirdHttp, admin).path("status").asText()).isEqualTo("dead");
+    assertThat(jodo(thirdHttp, admin).path("detail").asText()).isEqualTo("killed on request");
+    assertThat(events()).endsWith("kill");
+    thirdHttp.post("/api/restart", admin, "");
+    await(() -> jodo(thirdHttp, admin).path("health_check_ok").asBoolean());
   }
 
   @Test
