@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.jodo.kernel.Kernel;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.config.KernelConfig;
+import dev.jodo.kernel.testing.TestAgents;
 import dev.jodo.kernel.testing.TestConfigs;
 import dev.jodo.kernel.testing.TestHttp;
 import dev.jodo.kernel.testing.TestPostgres;
@@ -30,22 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * one, whose supervisor waits out its timeouts while the API keeps answering at once.
  */
 class RemoteAgentsTest {
-  private static final String APP =
-      """
-      import http.server, json, os
-
-      class Handler(http.server.BaseHTTPRequestHandler):
-          def log_message(self, *args):
-              pass
-          def do_GET(self):
-              body = json.dumps({"status": "ok"}).encode()
-              self.send_response(200 if self.path == "/health" else 404)
-              self.send_header("Content-Length", str(len(body)))
-              self.end_headers()
-              self.wfile.write(body)
-
-      http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["JODO_AGENT_PORT"])), Handler).serve_forever()
-      """;
 
   @TempDir Path temp;
   private DatabaseTarget.External database;
@@ -78,7 +63,7 @@ class RemoteAgentsTest {
   @Test
   void aRemoteAgentIsSupervisedOverSshAndAnUnreachableHostNeverBlocksTheApi() throws Exception {
     Path brain = Files.createDirectories(temp.resolve("remote/brain"));
-    Files.writeString(brain.resolve("main.py"), APP);
+    Files.writeString(brain.resolve("main.py"), TestAgents.HEALTHY);
     int port = freePort();
     String config =
         """

@@ -4,12 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.db.Database;
-import dev.jodo.kernel.testing.TestConfigs;
-import dev.jodo.kernel.testing.TestHttp;
+import dev.jodo.kernel.testing.JarKernel;
+import dev.jodo.kernel.testing.TestAgents;
 import dev.jodo.kernel.testing.TestPostgres;
 import java.net.ServerSocket;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -17,7 +15,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -32,8 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * (the packaged jar) and a real agent process.
  */
 class SupervisorCrashIT {
-  private static final Path JAR = Path.of("target/jodo-kernel.jar").toAbsolutePath();
-
   @TempDir Path temp;
   private DatabaseTarget.External database;
   private Database db;
@@ -46,21 +41,7 @@ class SupervisorCrashIT {
     database = TestPostgres.freshDatabase(SupervisorCrashIT.class);
     db = Database.open(database, null, "supervisor-crash-test");
     brain = Files.createDirectories(temp.resolve("agent/brain"));
-    Files.writeString(
-        brain.resolve("main.py"),
-        """
-        import http.server, json, os
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-            def do_GET(self):
-                body = json.dumps({"status": "ok"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-        http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["JODO_AGENT_PORT"])), Handler).serve_forever()
-        """);
+    Files.writeString(brain.resolve("main.py"), TestAgents.HEALTHY);
     try (ServerSocket socket = new ServerSocket(0)) {
       agentPort = socket.getLocalPort();
     }
@@ -125,54 +106,9 @@ class SupervisorCrashIT {
             code: [ollama]
         """
             .formatted(agentPort, brain);
-    Path configDir = TestConfigs.directory(temp.resolve(name), config, TestConfigs.GENESIS);
-    int port;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
-    Map<String, String> env = new HashMap<>();
-    env.put("PATH", System.getenv("PATH"));
-    env.put("JODO_HOME", temp.resolve(name).resolve("home").toString());
-    env.put("JODO_CONFIG_DIR", configDir.toString());
-    env.put("JODO_PORT", Integer.toString(port));
-    env.put(
-        "JODO_DATABASE_URL",
-        database.jdbcUrl()
-            + (database.jdbcUrl().contains("?") ? "&" : "?")
-            + "user="
-            + database.user()
-            + "&password="
-            + URLEncoder.encode(database.password().value(), StandardCharsets.UTF_8));
-    ProcessBuilder builder =
-        new ProcessBuilder(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "--add-modules",
-            "jdk.incubator.vector",
-            "-jar",
-            JAR.toString(),
-            "up");
-    builder.environment().clear();
-    builder.environment().putAll(env);
-    Path log = Files.createDirectories(temp.resolve(name)).resolve("stdout.txt");
-    builder.redirectErrorStream(true).redirectOutput(log.toFile());
-    Process process = builder.start();
-    kernels.add(process);
-    TestHttp http = new TestHttp(port);
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("kernel " + name + " exited: " + Files.readString(log));
-      }
-      try {
-        if (http.get("/healthz", null).status() == 200) {
-          return port;
-        }
-      } catch (RuntimeException notYet) {
-        // not listening yet
-      }
-      Thread.sleep(100);
-    }
-    throw new IllegalStateException("kernel " + name + " did not start: " + Files.readString(log));
+    JarKernel kernel = JarKernel.start(temp.resolve(name), config, database, Map.of());
+    kernels.add(kernel.process());
+    return kernel.port();
   }
 
   private void awaitRow(String query, String suffix) throws Exception {

@@ -6,16 +6,12 @@ import dev.jodo.kernel.platform.auth.Scope;
 import dev.jodo.kernel.platform.auth.TokenService;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.db.Database;
-import dev.jodo.kernel.testing.TestConfigs;
+import dev.jodo.kernel.testing.JarKernel;
 import dev.jodo.kernel.testing.TestHttp;
 import dev.jodo.kernel.testing.TestPostgres;
 import dev.jodo.kernel.testing.fakes.FakeProvider;
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.net.ServerSocket;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -23,7 +19,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -42,7 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  * (the packaged jar) on one PostgreSQL database, in front of a fake Anthropic over HTTP.
  */
 class LeaseCrashIT {
-  private static final Path JAR = Path.of("target/jodo-kernel.jar").toAbsolutePath();
   private static final String CONFIG =
       """
       providers:
@@ -98,7 +92,7 @@ class LeaseCrashIT {
 
     // Kernel 1 admits eight calls; the provider holds them.
     anthropic.delay(Duration.ofSeconds(30)).usage(20, 80);
-    Kernel first = start("one");
+    JarKernel first = start("one");
     ExecutorService pool = Executors.newFixedThreadPool(8);
     for (int i = 0; i < 8; i++) {
       pool.submit(() -> first.http().post("/api/think", token, BODY));
@@ -123,7 +117,7 @@ class LeaseCrashIT {
     // Kernel 2 serves on; the dead kernel's lease is still counted beside its own.
     anthropic.reset();
     anthropic.usage(20, 80);
-    Kernel second = start("two");
+    JarKernel second = start("two");
     for (int i = 0; i < 3; i++) {
       TestHttp.Response response = second.http().post("/api/think", token, BODY);
       assertThat(response.status()).as(response.body()).isEqualTo(200);
@@ -167,59 +161,12 @@ class LeaseCrashIT {
     assertInvariant();
   }
 
-  private record Kernel(Process process, TestHttp http) {}
-
-  /** Starts the packaged kernel in the foreground with its own home on the test database. */
-  private Kernel start(String name) throws Exception {
-    Path configDir = TestConfigs.directory(temp.resolve(name), CONFIG, TestConfigs.GENESIS);
-    int port;
-    try (ServerSocket socket = new ServerSocket(0)) {
-      port = socket.getLocalPort();
-    }
-    Map<String, String> env = new HashMap<>();
-    env.put("PATH", System.getenv("PATH"));
-    env.put("JODO_HOME", temp.resolve(name).resolve("home").toString());
-    env.put("JODO_CONFIG_DIR", configDir.toString());
-    env.put("JODO_PORT", Integer.toString(port));
-    env.put(
-        "JODO_DATABASE_URL",
-        database.jdbcUrl()
-            + (database.jdbcUrl().contains("?") ? "&" : "?")
-            + "user="
-            + database.user()
-            + "&password="
-            + URLEncoder.encode(database.password().value(), StandardCharsets.UTF_8));
-    env.put("ANTHROPIC_URL", anthropic.baseUrl());
-    ProcessBuilder builder =
-        new ProcessBuilder(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "--add-modules",
-            "jdk.incubator.vector",
-            "-jar",
-            JAR.toString(),
-            "up");
-    builder.environment().clear();
-    builder.environment().putAll(env);
-    Path log = Files.createDirectories(temp.resolve(name)).resolve("stdout.txt");
-    builder.redirectErrorStream(true).redirectOutput(log.toFile());
-    Process process = builder.start();
-    kernels.add(process);
-    TestHttp http = new TestHttp(port);
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IllegalStateException("kernel " + name + " exited: " + Files.readString(log));
-      }
-      try {
-        if (http.get("/healthz", null).status() == 200) {
-          return new Kernel(process, http);
-        }
-      } catch (RuntimeException notYet) {
-        // not listening yet
-      }
-      Thread.sleep(100);
-    }
-    throw new IllegalStateException("kernel " + name + " did not start: " + Files.readString(log));
+  private JarKernel start(String name) throws Exception {
+    JarKernel kernel =
+        JarKernel.start(
+            temp.resolve(name), CONFIG, database, Map.of("ANTHROPIC_URL", anthropic.baseUrl()));
+    kernels.add(kernel.process());
+    return kernel;
   }
 
   private void awaitValue(String query, String expected) throws Exception {

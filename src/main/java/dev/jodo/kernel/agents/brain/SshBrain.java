@@ -57,29 +57,34 @@ public final class SshBrain implements Brain {
     return locked(
         "git init",
         () -> {
-          init();
+          initWithFirstCommit("Initial commit");
           return head(tagsByCommit()).orElseThrow();
         });
   }
 
-  /** Creates the repository and its first commit if missing. */
-  private void init() {
-    run(
-        "git init",
-        "mkdir -p "
-            + quote(dir.toString())
-            + " && { [ -e "
-            + quote(dir.resolve(".git").toString())
-            + " ] || git init -q -b main "
-            + quote(dir.toString())
-            + "; } && { "
-            + git
-            + " rev-parse -q --verify HEAD >/dev/null || { "
-            + git
-            + " add -A && "
-            + git
-            + " commit -q --allow-empty -m 'Initial commit'; }; }",
-        null);
+  /**
+   * Makes the repository if it is missing and, while it has no commit, commits whatever is there
+   * (even nothing) with {@code message}, so there is always a HEAD. Returns whether it committed.
+   */
+  private boolean initWithFirstCommit(String message) {
+    String out =
+        run(
+            "git init",
+            "mkdir -p "
+                + quote(dir.toString())
+                + " && { [ -e "
+                + quote(dir.resolve(".git").toString())
+                + " ] || git init -q -b main "
+                + quote(dir.toString())
+                + "; } && if "
+                + git
+                + " rev-parse -q --verify HEAD >/dev/null; then echo existing; else "
+                + git
+                + " add -A && "
+                + git
+                + " commit -q --allow-empty -F - && echo first; fi",
+            message.getBytes(StandardCharsets.UTF_8));
+    return out.strip().equals("first");
   }
 
   @Override
@@ -90,30 +95,7 @@ public final class SshBrain implements Brain {
     return locked(
         "git commit",
         () -> {
-          boolean fresh =
-              !ssh.exec(
-                      "[ -e "
-                          + quote(dir.resolve(".git").toString())
-                          + " ] && "
-                          + git
-                          + " rev-parse -q --verify HEAD >/dev/null",
-                      null)
-                  .ok();
-          if (fresh) {
-            run(
-                "git init",
-                "mkdir -p "
-                    + quote(dir.toString())
-                    + " && { [ -e "
-                    + quote(dir.resolve(".git").toString())
-                    + " ] || git init -q -b main "
-                    + quote(dir.toString())
-                    + "; } && "
-                    + git
-                    + " add -A && "
-                    + git
-                    + " commit -q --allow-empty -F -",
-                message.getBytes(StandardCharsets.UTF_8));
+          if (initWithFirstCommit(message)) {
             return committed(true);
           }
           String out =
