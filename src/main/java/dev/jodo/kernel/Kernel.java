@@ -20,6 +20,8 @@ import dev.jodo.kernel.platform.db.PrivatePostgres;
 import dev.jodo.kernel.platform.http.HttpServer;
 import dev.jodo.kernel.platform.http.Json;
 import dev.jodo.kernel.platform.http.Routes;
+import dev.jodo.kernel.runs.RunRoutes;
+import dev.jodo.kernel.runs.RunsModule;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -55,6 +57,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Kernel implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Kernel.class);
+
+  /** How many conversations' runs one kernel executes at once. */
+  static final int RUN_CONCURRENCY = 16;
 
   /**
    * What differs between production and tests: time, where progress goes, extra migrations, and how
@@ -154,6 +159,8 @@ public final class Kernel implements AutoCloseable {
           new MemoryModule(
               config, database.dataSource(), gateway.gateway(), options.clock(), mapper);
       resources.push(memory);
+      RunsModule runs = new RunsModule(config, database, gateway.gateway(), RUN_CONCURRENCY);
+      resources.push(runs);
       AgentsModule agents =
           new AgentsModule(config, database, tokens, options.clock(), options.sshTimeout());
       resources.push(agents);
@@ -168,6 +175,7 @@ public final class Kernel implements AutoCloseable {
               agents,
               config.genesisName()));
       routes.add(new AgentRoutes(agents, config.genesisName(), mapper, options.clock()));
+      routes.add(new RunRoutes(runs, mapper));
       routes.add(new GenesisRoutes(config.genesis()));
       routes.add(new TokenRoutes(tokens, mapper));
       routes.add(new MetricsRoutes(metrics));

@@ -78,6 +78,11 @@ public final class Database implements AutoCloseable {
     return pool;
   }
 
+  /** The server and credentials this pool connects with (for libraries that open their own). */
+  public DatabaseTarget.External target() {
+    return target;
+  }
+
   public String url() {
     return url;
   }

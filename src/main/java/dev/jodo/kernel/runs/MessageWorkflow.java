@@ -1,0 +1,90 @@
+package dev.jodo.kernel.runs;
+
+import dev.dbos.transact.DBOS;
+import dev.dbos.transact.workflow.Workflow;
+import dev.jodo.kernel.gateway.Completion;
+import dev.jodo.kernel.gateway.Gateway;
+import dev.jodo.kernel.gateway.Intent;
+import dev.jodo.kernel.gateway.Priority;
+import dev.jodo.kernel.gateway.Route;
+import dev.jodo.kernel.gateway.provider.ChatMessage;
+import dev.jodo.kernel.gateway.provider.ChatRequest;
+import dev.jodo.kernel.platform.auth.Principal;
+import dev.jodo.kernel.platform.auth.Scope;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The built-in {@code message} workflow: one agent turn. Every side effect is a DBOS step, so a run
+ * resumed after a crash replays finished steps from their checkpoints: the gateway is never asked
+ * (and billed) twice for a step that completed, and the session gets the reply once.
+ */
+final class MessageWorkflow implements Workflows {
+  private static final Logger log = LoggerFactory.getLogger(MessageWorkflow.class);
+
+  /** How much of the session goes with each call. */
+  static final int SESSION_WINDOW = 40;
+
+  static final int MAX_TOKENS = 2048;
+
+  private final Supplier<DBOS> dbos;
+  private final Gateway gateway;
+  private final Sessions sessions;
+  private final Principal agent;
+  private final Semaphore slots;
+
+  MessageWorkflow(
+      Supplier<DBOS> dbos, Gateway gateway, Sessions sessions, String agent, Semaphore slots) {
+    this.dbos = dbos;
+    this.gateway = gateway;
+    this.sessions = sessions;
+    this.agent = new Principal(agent, false, Set.of(Scope.THINK));
+    this.slots = slots;
+  }
+
+  @Override
+  @Workflow(name = "message")
+  @SuppressWarnings("try") // the MDC entries are held for the body, unreferenced
+  public String message(RunEvent event) {
+    String runId = DBOS.workflowId();
+    try (MDC.MDCCloseable a = MDC.putCloseable("run_id", runId);
+        MDC.MDCCloseable b = MDC.putCloseable("workflow_name", "message");
+        MDC.MDCCloseable c = MDC.putCloseable("conversation_key", event.conversationKey())) {
+      log.info("run started");
+      DBOS steps = dbos.get();
+      String reply =
+          steps.runStep(
+              () -> {
+                slots.acquireUninterruptibly();
+                try {
+                  List<ChatMessage> messages =
+                      new ArrayList<>(sessions.load(event.conversationKey(), SESSION_WINDOW));
+                  messages.add(ChatMessage.user(event.text()));
+                  Completion done =
+                      gateway.complete(
+                          agent,
+                          Route.of(Intent.CHAT),
+                          new ChatRequest("", null, messages, MAX_TOKENS, 0.7, null, null, null),
+                          Priority.NORMAL,
+                          Optional.empty());
+                  return done.result().content();
+                } finally {
+                  slots.release();
+                }
+              },
+              "think");
+      steps.runStep(
+          () -> sessions.append(runId, event.conversationKey(), event.text(), reply),
+          "append_session");
+      log.info("run succeeded");
+      return reply;
+    }
+  }
+}
