@@ -4,13 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jodo.kernel.Kernel;
+import dev.jodo.kernel.platform.auth.Scope;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.testing.TestConfigs;
 import dev.jodo.kernel.testing.TestHttp;
 import dev.jodo.kernel.testing.TestPostgres;
 import dev.jodo.kernel.testing.fakes.FakeProvider;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
@@ -85,6 +93,191 @@ class RunsApiTest {
     assertThat(run.path("steps").findValuesAsText("name"))
         .containsExactly("think", "append_session");
     assertThat(run.path("steps").findValuesAsText("status")).containsOnly("succeeded");
+  }
+
+  @Test
+  void runsOfOneConversationAreSequentialInArrivalOrderWhileOtherConversationsOverlap()
+      throws Exception {
+    openai.reply("ok").delay(Duration.ofMillis(300));
+    try {
+      List<String> a = new ArrayList<>();
+      List<String> b = new ArrayList<>();
+      for (int i = 1; i <= 3; i++) {
+        a.add(submit("seq-a", "a" + i, null));
+        b.add(submit("seq-b", "b" + i, null));
+      }
+      for (String run : concat(a, b)) {
+        await(() -> status(run).equals("succeeded"));
+      }
+      List<JsonNode> runsA =
+          a.stream().map(id -> http.get("/v1/runs/" + id, admin).json()).toList();
+      List<JsonNode> runsB =
+          b.stream().map(id -> http.get("/v1/runs/" + id, admin).json()).toList();
+      for (List<JsonNode> runs : List.of(runsA, runsB)) {
+        for (int i = 1; i < runs.size(); i++) {
+          assertThat(instant(runs.get(i), "started_at"))
+              .as("run %d of a conversation starts after run %d finished", i + 1, i)
+              .isAfterOrEqualTo(instant(runs.get(i - 1), "finished_at"));
+        }
+      }
+      // The two conversations ran side by side: their first runs overlapped.
+      assertThat(instant(runsB.get(0), "started_at"))
+          .isBefore(instant(runsA.get(0), "finished_at"));
+      assertThat(instant(runsA.get(0), "started_at"))
+          .isBefore(instant(runsB.get(0), "finished_at"));
+      // The session holds the messages in arrival order.
+      assertThat(sessionTexts("seq-a")).containsExactly("a1", "ok", "a2", "ok", "a3", "ok");
+    } finally {
+      openai.delay(Duration.ZERO);
+    }
+  }
+
+  @Test
+  void theSameIdempotencyKeyOrEventIdGivesTheSameRunStartedOnce() throws Exception {
+    openai.reply("once");
+    String first = submit("idem", "only once", "key-1");
+    String again = submit("idem", "only once", "key-1");
+    assertThat(again).isEqualTo(first);
+    await(() -> status(first).equals("succeeded"));
+    String byEventId =
+        http.post(
+                "/v1/events",
+                admin,
+                event("idem", "by event id").replace("}", ", \"event_id\": \"evt-7\"}"))
+            .json()
+            .path("run_id")
+            .asText();
+    String byEventIdAgain =
+        http.post(
+                "/v1/events",
+                admin,
+                event("idem", "by event id").replace("}", ", \"event_id\": \"evt-7\"}"))
+            .json()
+            .path("run_id")
+            .asText();
+    assertThat(byEventIdAgain).isEqualTo(byEventId).isNotEqualTo(first);
+    await(() -> status(byEventId).equals("succeeded"));
+    assertThat(sessionTexts("idem")).containsExactly("only once", "once", "by event id", "once");
+  }
+
+  @Test
+  void badEventsAreRefusedNamingTheField() {
+    Map<String, String> cases = new LinkedHashMap<>();
+    cases.put(
+        "{\"type\": \"message\", \"conversation_key\": \"c\", \"text\": \"t\"}", "schema_version");
+    cases.put(
+        "{\"schema_version\": 2, \"type\": \"message\", \"conversation_key\": \"c\", \"text\": \"t\"}",
+        "schema_version");
+    cases.put("{\"schema_version\": 1, \"conversation_key\": \"c\", \"text\": \"t\"}", "type");
+    cases.put(
+        "{\"schema_version\": 1, \"type\": \"dance\", \"conversation_key\": \"c\", \"text\": \"t\"}",
+        "type");
+    cases.put(
+        "{\"schema_version\": 1, \"type\": \"message\", \"text\": \"t\"}", "conversation_key");
+    cases.put(
+        "{\"schema_version\": 1, \"type\": \"message\", \"conversation_key\": \"c\", \"text\": \""
+            + "x".repeat(64 * 1024 + 1)
+            + "\"}",
+        "text");
+    cases.put(
+        "{\"schema_version\": 1, \"type\": \"message\", \"conversation_key\": \"c\", \"text\": \"t\", \"raw\": 5}",
+        "raw");
+    cases.put(
+        "{\"schema_version\": 1, \"type\": \"message\", \"conversation_key\": \"c\", \"text\": \"t\", \"colour\": 1}",
+        "colour");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      TestHttp.Response response = http.post("/v1/events", admin, c.getKey());
+      assertThat(response.status()).as(c.getValue()).isEqualTo(400);
+      assertThat(response.errorMessage()).as(c.getValue()).startsWith(c.getValue() + ":");
+    }
+    assertThat(http.get("/v1/runs/run_nope", admin).status()).isEqualTo(404);
+    assertThat(http.get("/v1/runs?status=sleeping", admin).status()).isEqualTo(400);
+    assertThat(http.get("/v1/runs?limit=0", admin).status()).isEqualTo(400);
+  }
+
+  @Test
+  void runsAreListedByConversationAndOnlyTheAdminCancels() throws Exception {
+    openai.reply("listed");
+    String one = submit("list-me", "one", null);
+    await(() -> status(one).equals("succeeded"));
+    String two = submit("list-me", "two", null);
+    await(() -> status(two).equals("succeeded"));
+    submit("someone-else", "three", null);
+    JsonNode listed = http.get("/v1/runs?conversation_key=list-me", admin).json().path("runs");
+    assertThat(listed.findValuesAsText("run_id")).containsExactly(two, one);
+    assertThat(
+            http.get("/v1/runs?conversation_key=list-me&status=failed", admin)
+                .json()
+                .path("runs")
+                .size())
+        .isZero();
+
+    String agent =
+        kernel
+            .tokens()
+            .createAgentToken("jodo", java.util.EnumSet.of(Scope.EVENTS, Scope.RUNS))
+            .token()
+            .value();
+    assertThat(http.get("/v1/runs/" + one, agent).status()).isEqualTo(200);
+    assertThat(http.post("/v1/runs/" + one + "/cancel", agent, "").status()).isEqualTo(403);
+    openai.delay(Duration.ofSeconds(2));
+    try {
+      String slow = submit("cancel-me", "slow", null);
+      String queued = submit("cancel-me", "queued behind it", null);
+      TestHttp.Response cancelled = http.post("/v1/runs/" + queued + "/cancel", admin, "");
+      assertThat(cancelled.status()).isEqualTo(200);
+      assertThat(cancelled.json().path("status").asText()).isEqualTo("failed");
+      assertThat(cancelled.json().path("error").asText()).isEqualTo("cancelled");
+      await(() -> status(slow).equals("succeeded"));
+      assertThat(status(queued)).isEqualTo("failed");
+      assertThat(http.post("/v1/runs/run_nope/cancel", admin, "").status()).isEqualTo(404);
+    } finally {
+      openai.delay(Duration.ZERO);
+    }
+  }
+
+  private static String submit(String conversation, String text, String idempotencyKey) {
+    TestHttp.Response response =
+        idempotencyKey == null
+            ? http.post("/v1/events", admin, event(conversation, text))
+            : http.postWithHeader(
+                "/v1/events", admin, event(conversation, text), "Idempotency-Key", idempotencyKey);
+    assertThat(response.status()).as(response.body()).isEqualTo(202);
+    return response.json().path("run_id").asText();
+  }
+
+  private static String event(String conversation, String text) {
+    return "{\"schema_version\": 1, \"type\": \"message\", \"conversation_key\": \""
+        + conversation
+        + "\", \"text\": \""
+        + text
+        + "\"}";
+  }
+
+  private static List<String> sessionTexts(String conversation) throws Exception {
+    List<String> texts = new ArrayList<>();
+    try (Connection c = kernel.database().dataSource().getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT content FROM session_messages WHERE conversation_key = ? ORDER BY id")) {
+      ps.setString(1, conversation);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          texts.add(rs.getString(1));
+        }
+      }
+    }
+    return texts;
+  }
+
+  private static Instant instant(JsonNode run, String field) {
+    return Instant.parse(run.path(field).asText());
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 
   static String status(String runId) {

@@ -55,6 +55,15 @@ public final class TestHttp {
             .POST(HttpRequest.BodyPublishers.ofString(body)));
   }
 
+  public Response postWithHeader(
+      String path, String token, String body, String header, String value) {
+    return send(
+        builder(path, token)
+            .header("Content-Type", "application/json")
+            .header(header, value)
+            .POST(HttpRequest.BodyPublishers.ofString(body)));
+  }
+
   /** Without Content-Length, so the server must enforce its limit while reading. */
   public Response postChunked(String path, String token, String body) {
     byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
