@@ -28,7 +28,9 @@ import picocli.CommandLine.IVersionProvider;
       VersionCommand.class,
       TokenCommand.class,
       ConfigCommand.class,
-      MemoryCommand.class
+      MemoryCommand.class,
+      AskCommand.class,
+      RunsCommand.class
     },
     footer = {
       "",
