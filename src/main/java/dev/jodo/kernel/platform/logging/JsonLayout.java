@@ -23,6 +23,8 @@ final class JsonLayout extends LayoutBase<ILoggingEvent> {
     line.put("logger", event.getLoggerName());
     line.put("thread", event.getThreadName());
     line.put("message", event.getFormattedMessage());
+    // A run's lines carry run_id, workflow_name and conversation_key.
+    event.getMDCPropertyMap().forEach(line::putIfAbsent);
     if (event.getKeyValuePairs() != null) {
       for (KeyValuePair pair : event.getKeyValuePairs()) {
         line.putIfAbsent(pair.key, pair.value);

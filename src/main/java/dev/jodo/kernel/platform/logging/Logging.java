@@ -43,6 +43,11 @@ public final class Logging {
     // DJL (the bundled embedder's tokenizer) probes for CUDA at start and warns, twice, that a
     // machine without a GPU driver has none: the kernel never uses a GPU, so that is no news.
     context.getLogger("ai.djl.util.cuda").setLevel(Level.ERROR);
+    // DBOS logs workflow arguments at debug, and an event's raw part may hold secrets.
+    Level rootLevel = root.getLevel();
+    context
+        .getLogger("dev.dbos")
+        .setLevel(rootLevel.isGreaterOrEqual(Level.INFO) ? rootLevel : Level.INFO);
   }
 
   private static Encoder<ILoggingEvent> encoder(LoggerContext context, LogFormat format) {
@@ -60,7 +65,8 @@ public final class Logging {
       case PRETTY -> {
         PatternLayoutEncoder encoder = new PatternLayoutEncoder();
         encoder.setContext(context);
-        encoder.setPattern("%d{HH:mm:ss.SSS} %-5level %-24logger{0} %msg%n%ex{short}");
+        encoder.setPattern(
+            "%d{HH:mm:ss.SSS} %-5level %-24logger{0} %msg%replace( [%mdc]){' \\[\\]', ''}%n%ex{short}");
         encoder.start();
         return encoder;
       }

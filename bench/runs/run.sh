@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Durable runs: sustained runs/s and event→succeeded overhead with an instant fake provider, over
+# 1,000 conversations; then recovery after SIGKILL with 1,000 runs in flight.
+#
+#   bench/runs/run.sh
+#
+# Environment (all optional):
+#   BENCH_DATABASE=postgres://postgres@127.0.0.1:5432   a server where it may create and drop
+#                                       the database jodo_runs_bench (read with psql)
+#   BENCH_SECONDS=20        seconds of submission in the throughput round
+#   BENCH_CLIENTS=32        concurrent submitting clients
+#   BENCH_CONVERSATIONS=1000
+#   BENCH_INFLIGHT=1000     runs in flight when the kernel is killed
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+SERVER="${BENCH_DATABASE:-postgres://postgres@127.0.0.1:5432}"
+SECS="${BENCH_SECONDS:-20}"
+CLIENTS="${BENCH_CLIENTS:-32}"
+CONVERSATIONS="${BENCH_CONVERSATIONS:-1000}"
+INFLIGHT="${BENCH_INFLIGHT:-1000}"
+JAVA_HOME="${JAVA_HOME:-$(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV | head -n1)}"
+JAVA_HOME="${JAVA_HOME%/}"
+JAVA_BIN="$JAVA_HOME/bin/java"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+sql() { psql -qtAX "$SERVER/jodo_runs_bench" -c "$1"; }
+
+BENCH_HOME="$(mktemp -d /tmp/jodo-runs-bench-XXXXXX)"
+KERNEL_PORT="$(free_port)"
+UPSTREAM_PORT="$(free_port)"
+export JODO_HOME="$BENCH_HOME/home" JODO_CONFIG_DIR="$BENCH_HOME/configs" JODO_PORT="$KERNEL_PORT"
+export JODO_LOG_FORMAT=json JODO_DATABASE_URL="$SERVER/jodo_runs_bench"
+mkdir -p "$JODO_HOME" "$JODO_CONFIG_DIR"
+FAKE_PID=""
+KERNEL_PID=""
+cleanup() {
+  [ -n "$KERNEL_PID" ] && kill -9 "$KERNEL_PID" 2>/dev/null || true
+  [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  psql -qtAX "$SERVER/postgres" -c "DROP DATABASE IF EXISTS jodo_runs_bench WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$BENCH_HOME"
+}
+trap cleanup EXIT
+
+psql -qtAX "$SERVER/postgres" -c "DROP DATABASE IF EXISTS jodo_runs_bench WITH (FORCE)" >/dev/null
+psql -qtAX "$SERVER/postgres" -c "CREATE DATABASE jodo_runs_bench" >/dev/null
+
+start_fake() { # delay ms
+  "$JAVA_BIN" "$ROOT/bench/gateway/FakeUpstream.java" "$UPSTREAM_PORT" "$1" >"$BENCH_HOME/fake.log" 2>&1 &
+  FAKE_PID=$!
+  until curl -sf "http://127.0.0.1:$UPSTREAM_PORT/health" >/dev/null; do sleep 0.2; done
+}
+start_kernel() {
+  "$JAVA_BIN" --add-modules jdk.incubator.vector -jar "$BENCH_HOME/jodo-kernel.jar" up \
+    >>"$BENCH_HOME/kernel.log" 2>&1 &
+  KERNEL_PID=$!
+  until curl -sf "http://127.0.0.1:$KERNEL_PORT/healthz" >/dev/null; do sleep 0.1; done
+}
+
+cat >"$JODO_CONFIG_DIR/config.yaml" <<YAML
+providers:
+  openai:
+    base_url: "http://127.0.0.1:$UPSTREAM_PORT/v1"
+    api_key: "sk-bench"
+    models:
+      gpt-4o-mini: {input_cost_per_1m_tokens: 0, output_cost_per_1m_tokens: 0, capabilities: [chat], quality: 6}
+    max_concurrency: 256
+routing:
+  intent_preferences:
+    chat: [openai]
+YAML
+cp "$ROOT/configs/genesis.yaml" "$JODO_CONFIG_DIR/genesis.yaml"
+
+"$ROOT/jodo" version >/dev/null # builds the jar when the sources changed
+cp "$ROOT/target/jodo-kernel.jar" "$BENCH_HOME/jodo-kernel.jar"
+
+echo "== throughput: $CLIENTS clients for $SECS s over $CONVERSATIONS conversations, instant provider"
+start_fake 0
+start_kernel
+TOKEN="$(cat "$JODO_HOME/admin.token")"
+# Warm-up (JIT, pools), not measured.
+"$JAVA_BIN" "$ROOT/bench/runs/RunsLoad.java" "http://127.0.0.1:$KERNEL_PORT" "$TOKEN" "$CLIENTS" 5 1000000 "$CONVERSATIONS"
+until [ "$(sql "SELECT count(*) FROM dbos.workflow_status WHERE status IN ('ENQUEUED','PENDING')")" = 0 ]; do sleep 0.5; done
+sql "DELETE FROM dbos.workflow_status" >/dev/null
+"$JAVA_BIN" "$ROOT/bench/runs/RunsLoad.java" "http://127.0.0.1:$KERNEL_PORT" "$TOKEN" "$CLIENTS" "$SECS" 100000000 "$CONVERSATIONS"
+until [ "$(sql "SELECT count(*) FROM dbos.workflow_status WHERE status IN ('ENQUEUED','PENDING')")" = 0 ]; do sleep 0.5; done
+sql "SELECT format('%s runs succeeded (%s failed) in %s s: %s runs/s; event->succeeded p50 %s ms, p99 %s ms',
+         count(*) FILTER (WHERE status = 'SUCCESS'), count(*) FILTER (WHERE status <> 'SUCCESS'),
+         round((max(updated_at) - min(created_at)) / 1000.0, 1),
+         round(count(*) / ((max(updated_at) - min(created_at)) / 1000.0)),
+         percentile_disc(0.5) WITHIN GROUP (ORDER BY updated_at - created_at),
+         percentile_disc(0.99) WITHIN GROUP (ORDER BY updated_at - created_at))
+       FROM dbos.workflow_status"
+kill "$KERNEL_PID"; wait "$KERNEL_PID" 2>/dev/null || true; KERNEL_PID=""
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true; FAKE_PID=""
+
+echo "== recovery: SIGKILL with $INFLIGHT runs in flight"
+sql "DELETE FROM dbos.workflow_status" >/dev/null
+start_fake 2000
+start_kernel
+"$JAVA_BIN" "$ROOT/bench/runs/RunsLoad.java" "http://127.0.0.1:$KERNEL_PORT" "$TOKEN" "$CLIENTS" 60 "$INFLIGHT" "$INFLIGHT"
+sleep 1
+kill -9 "$KERNEL_PID"; wait "$KERNEL_PID" 2>/dev/null || true; KERNEL_PID=""
+echo "killed: $(sql "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM dbos.workflow_status GROUP BY status) s")"
+kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
+start_fake 0
+T0=$(date +%s%N)
+start_kernel
+T1=$(date +%s%N)
+until [ "$(sql "SELECT count(*) FROM dbos.workflow_status WHERE status IN ('ENQUEUED','PENDING')")" = 0 ]; do sleep 0.1; done
+T2=$(date +%s%N)
+echo "restart to /healthz $(( (T1 - T0) / 1000000 )) ms; all $INFLIGHT runs finished $(( (T2 - T0) / 1000000 )) ms after the restart began ($(( (T2 - T1) / 1000000 )) ms after /healthz)"
+echo "final: $(sql "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM dbos.workflow_status GROUP BY status) s")"
