@@ -84,8 +84,8 @@ public final class RunsModule implements AutoCloseable {
     DBOSConfig dbosConfig =
         DBOSConfig.defaults("jodo-kernel")
             .withDatabaseUrl(target.jdbcUrl())
-            .withDbUser(target.user().isEmpty() ? null : target.user())
-            .withDbPassword(target.password().value().isEmpty() ? null : target.password().value())
+            .withDbUser(target.user())
+            .withDbPassword(target.password().value()) // may be empty: trust or peer auth
             .withAppVersion(APP_VERSION)
             .withExecutorId(executorId(config.home()))
             .withMigrate(true)
