@@ -96,7 +96,7 @@ public final class RunsModule implements AutoCloseable {
             .withConcurrency(1)
             .withPartitioningEnabled(true)
             .withPriorityEnabled(true)
-            .withPollingInterval(Duration.ofMillis(100)));
+            .withPollingInterval(Duration.ofMillis(50)));
     DBOS self = dbos;
     this.workflows =
         dbos.registerProxy(
