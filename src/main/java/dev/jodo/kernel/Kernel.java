@@ -58,9 +58,6 @@ import org.slf4j.LoggerFactory;
 public final class Kernel implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Kernel.class);
 
-  /** How many conversations' runs one kernel executes at once. */
-  static final int RUN_CONCURRENCY = 16;
-
   /**
    * What differs between production and tests: time, where progress goes, extra migrations, and how
    * long each SSH step to an agent's machine may take (10 s).
@@ -159,7 +156,8 @@ public final class Kernel implements AutoCloseable {
           new MemoryModule(
               config, database.dataSource(), gateway.gateway(), options.clock(), mapper);
       resources.push(memory);
-      RunsModule runs = new RunsModule(config, database, gateway.gateway(), RUN_CONCURRENCY);
+      RunsModule runs =
+          new RunsModule(config, database, gateway.gateway(), config.maxConcurrentRuns());
       resources.push(runs);
       AgentsModule agents =
           new AgentsModule(config, database, tokens, options.clock(), options.sshTimeout());

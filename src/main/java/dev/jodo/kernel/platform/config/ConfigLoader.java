@@ -70,7 +70,15 @@ public final class ConfigLoader {
             CONFIG_FILE, "", parse(configDir, CONFIG_FILE, problems), problems, interpolator);
     root.allowOnly(
         java.util.Set.of(
-            "kernel", "jodo", "agents", "database", "providers", "routing", "quotas", "memory"));
+            "kernel",
+            "jodo",
+            "agents",
+            "database",
+            "providers",
+            "routing",
+            "quotas",
+            "memory",
+            "runs"));
 
     ConfigNode kernel = root.object("kernel");
     kernel.allowOnly(
@@ -130,6 +138,9 @@ public final class ConfigLoader {
         ProviderSection.read(root.object("providers"), problems, warnings);
     RoutingConfig routing = RoutingSection.read(root.object("routing"), providers, problems);
     QuotaConfig quotas = QuotaSection.read(root.object("quotas"));
+    ConfigNode runsNode = root.object("runs");
+    runsNode.allowOnly(java.util.Set.of("max_concurrent"));
+    int maxConcurrentRuns = runsNode.integer("max_concurrent", 16, 1, 1024);
     ConfigNode memoryNode = root.object("memory");
     memoryNode.allowOnly(java.util.Set.of("embedder", "gateway_model"));
     MemoryConfig memory =
@@ -191,6 +202,7 @@ public final class ConfigLoader {
         routing,
         quotas,
         memory,
+        maxConcurrentRuns,
         genesis,
         warnings,
         publicUrl);

@@ -28,6 +28,7 @@ public record KernelConfig(
     RoutingConfig routing,
     QuotaConfig quotas,
     MemoryConfig memory,
+    int maxConcurrentRuns,
     JsonNode genesis,
     List<String> warnings,
     Optional<String> publicUrl) {
@@ -67,6 +68,7 @@ public record KernelConfig(
         routing,
         quotas,
         memory,
+        maxConcurrentRuns,
         genesis,
         warnings,
         publicUrl);
@@ -91,6 +93,7 @@ public record KernelConfig(
         routing,
         quotas,
         memory,
+        maxConcurrentRuns,
         genesis,
         warnings,
         publicUrl);

@@ -266,7 +266,7 @@ class ConfigLoaderTest {
         .hasMessage(
             """
             configuration has 2 problems:
-              config.yaml: colour: unknown key; known keys here are agents, database, jodo, kernel, memory, providers, quotas, routing
+              config.yaml: colour: unknown key; known keys here are agents, database, jodo, kernel, memory, providers, quotas, routing, runs
               config.yaml: kernel.port: '0' is out of range; use a value from 1 to 65535""");
   }
 
@@ -404,5 +404,15 @@ class ConfigLoaderTest {
             "config.yaml: agents[5].brain_path: '/srv/a' is already agent 'copy''s brain; give each agent its own brain_path",
             "config.yaml: agents[6].brain_path: 'brains/rel' is not absolute; e.g. /opt/jodo/brain",
             "config.yaml: agents[7]: expected a mapping of keys to values, found 'just a string'");
+  }
+
+  @Test
+  void runsMaxConcurrentHasADefaultAndARange() {
+    assertThat(load("kernel: {port: 8080}\n", Map.of()).maxConcurrentRuns()).isEqualTo(16);
+    assertThat(load("runs: {max_concurrent: 4}\n", Map.of()).maxConcurrentRuns()).isEqualTo(4);
+    assertThat(problems("runs: {max_concurrent: 0, parallel: 2}\n", Map.of()))
+        .containsExactlyInAnyOrder(
+            "config.yaml: runs.max_concurrent: '0' is out of range; use a value from 1 to 1024",
+            "config.yaml: runs.parallel: unknown key; known keys here are max_concurrent");
   }
 }
