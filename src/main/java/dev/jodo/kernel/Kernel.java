@@ -152,13 +152,14 @@ public final class Kernel implements AutoCloseable {
       GatewayModule gateway =
           new GatewayModule(config, database.dataSource(), options.clock(), metrics, mapper);
       resources.push(gateway);
+      // Durable runs first: after a crash, recovery starts before the slower modules load.
+      RunsModule runs =
+          new RunsModule(config, database, gateway.gateway(), config.maxConcurrentRuns());
+      resources.push(runs);
       MemoryModule memory =
           new MemoryModule(
               config, database.dataSource(), gateway.gateway(), options.clock(), mapper);
       resources.push(memory);
-      RunsModule runs =
-          new RunsModule(config, database, gateway.gateway(), config.maxConcurrentRuns());
-      resources.push(runs);
       AgentsModule agents =
           new AgentsModule(config, database, tokens, options.clock(), options.sshTimeout());
       resources.push(agents);
