@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -30,6 +31,8 @@ public final class SshHost implements AgentHost {
       "alive() { kill -0 \"$1\" 2>/dev/null"
           + " && [ \"$(sed 's/.*) //' /proc/\"$1\"/stat 2>/dev/null | cut -c1)\" != Z ]; }; ";
 
+  private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
   private final SshConnection ssh;
 
   public SshHost(SshConnection ssh) {
@@ -43,6 +46,12 @@ public final class SshHost implements AgentHost {
 
   @Override
   public long start(Launch launch) {
+    for (String name : launch.environment().keySet()) {
+      // Names go into the script as they are (values are quoted): only plain names are safe.
+      if (!ENV_NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException("not a valid environment variable name: " + name);
+      }
+    }
     Path envFile = launch.pidFile().resolveSibling("agent.env");
     String env =
         launch.environment().entrySet().stream()
