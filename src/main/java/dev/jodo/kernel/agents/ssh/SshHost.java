@@ -19,8 +19,9 @@ import java.util.stream.Collectors;
  * appended to its log, its pid written to its pid file.
  *
  * <p>The environment (it holds the agent's token) never goes on a command line, where {@code ps}
- * would show it: it travels on the command's standard input into {@code agent.env} beside the pid
- * file, readable by the SSH user only, and the agent's shell reads it before it becomes the agent.
+ * would show it: it travels on the command's standard input into a new {@code agent.env} beside the
+ * pid file, readable by the SSH user only; the agent's shell reads it, deletes it and becomes the
+ * agent, so the token does not stay on the host's disk.
  */
 public final class SshHost implements AgentHost {
   /**
@@ -65,11 +66,13 @@ public final class SshHost implements AgentHost {
             + quote(launch.log().getParent().toString())
             + " "
             + quote(launch.pidFile().getParent().toString())
-            + "; (umask 077; cat > "
+            + "; (umask 077; rm -f "
+            + quote(envFile.toString())
+            + "; cat > "
             + quote(envFile.toString())
             + "); cd "
             + quote(launch.directory().toString())
-            + "; setsid env -i /bin/sh -c '. \"$0\"; exec \"$@\"' "
+            + "; setsid env -i /bin/sh -c '. \"$0\"; rm -f \"$0\"; exec \"$@\"' "
             + quote(envFile.toString())
             + " "
             + command

@@ -125,9 +125,9 @@ class SshHostTest {
         .doesNotContain(TestSshServer.SECRET);
     assertThat(Files.readString(brain.resolve("token.txt")))
         .isEqualTo("jodo_agent_it's \"quoted\" $HOME");
-    assertThat(Files.getPosixFilePermissions(dir.resolve("brain.jodo/agent.env")))
-        .extracting(Object::toString)
-        .containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
+    assertThat(dir.resolve("brain.jodo/agent.env"))
+        .as("read and deleted before the shell became the agent")
+        .doesNotExist();
     // The environment never went on a command line.
     assertThat(
             ProcessHandle.allProcesses()
