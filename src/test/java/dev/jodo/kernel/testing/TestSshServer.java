@@ -10,10 +10,15 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.PublicKey;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.sshd.common.config.keys.KeyUtils;
 import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
+import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
 import org.apache.sshd.common.keyprovider.KeyPairProvider;
+import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.Environment;
 import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.SshServer;
@@ -25,10 +30,18 @@ import org.apache.sshd.server.command.Command;
  * gets as an OpenSSH private key file, and every exec request run as a real {@code /bin/sh -c}
  * process on this machine, with its stdin, stdout, stderr and exit code carried over the channel.
  * {@link #execs()} counts the commands run.
+ *
+ * <p>Each command's environment is this JVM's plus {@link #SECRET}, the way a real sshd hands the
+ * login's variables to a command, so a test can see that an agent gets none of them.
  */
 public final class TestSshServer implements AutoCloseable {
+  /** A variable every command on this server starts with, and no agent may inherit. */
+  public static final String SECRET = "SECRET";
+
   private final SshServer server;
+  private final KeyPair hostKey;
   private final Path clientKey;
+  private final List<PublicKey> authorized = new CopyOnWriteArrayList<>();
   private final AtomicInteger execs = new AtomicInteger();
 
   /** Starts on a free port with a fresh host key and a fresh client key in {@code dir}. */
@@ -36,7 +49,10 @@ public final class TestSshServer implements AutoCloseable {
     return start(dir, 0, hostKey());
   }
 
-  /** Starts on {@code port} (0: any) showing {@code hostKey}. */
+  /**
+   * Starts on {@code port} (0: any) showing {@code hostKey}. The client key in {@code dir} is made
+   * on the first start and kept for later ones, so a restarted server accepts the same client.
+   */
   public static TestSshServer start(Path dir, int port, KeyPair hostKey) {
     try {
       return new TestSshServer(dir, port, hostKey);
@@ -60,25 +76,51 @@ public final class TestSshServer implements AutoCloseable {
   private TestSshServer(Path dir, int port, KeyPair hostKey)
       throws IOException, GeneralSecurityException {
     Files.createDirectories(dir);
-    KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
-    generator.initialize(256);
-    KeyPair client = generator.generateKeyPair();
+    this.hostKey = hostKey;
     clientKey = dir.resolve("id_ecdsa");
-    Files.deleteIfExists(clientKey);
-    Files.createFile(
-        clientKey,
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    try (OutputStream out = Files.newOutputStream(clientKey)) {
-      OpenSSHKeyPairResourceWriter.INSTANCE.writePrivateKey(client, "jodo-test", null, out);
+    KeyPair client;
+    if (Files.exists(clientKey)) {
+      client = new FileKeyPairProvider(clientKey).loadKeys(null).iterator().next();
+    } else {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+      generator.initialize(256);
+      client = generator.generateKeyPair();
+      writePrivateKey(client, clientKey);
     }
+    authorized.add(client.getPublic());
     server = SshServer.setUpDefaultServer();
     server.setHost("127.0.0.1");
     server.setPort(port);
     server.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
     server.setPublickeyAuthenticator(
-        (user, key, session) -> KeyUtils.compareKeys(key, client.getPublic()));
+        (user, key, session) -> authorized.stream().anyMatch(k -> KeyUtils.compareKeys(key, k)));
+    CoreModuleProperties.TCP_NODELAY.set(server, true); // as the kernel's client: no 40 ms stalls
     server.setCommandFactory((channel, command) -> new ShellCommand(command, execs));
     server.start();
+  }
+
+  /** Writes {@code key} to {@code file} as an unencrypted OpenSSH private key, mode 600. */
+  public static void writePrivateKey(KeyPair key, Path file) throws IOException {
+    try {
+      Files.deleteIfExists(file);
+      Files.createFile(
+          file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      try (OutputStream out = Files.newOutputStream(file)) {
+        OpenSSHKeyPairResourceWriter.INSTANCE.writePrivateKey(key, "jodo-test", null, out);
+      }
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Accepts logins with {@code key} too. */
+  public void authorize(PublicKey key) {
+    authorized.add(key);
+  }
+
+  /** The key this server shows, to start another one that looks the same. */
+  public KeyPair serverKey() {
+    return hostKey;
   }
 
   public int port() {
@@ -141,7 +183,9 @@ public final class TestSshServer implements AutoCloseable {
     @Override
     public void start(ChannelSession channel, Environment env) throws IOException {
       execs.incrementAndGet();
-      process = new ProcessBuilder("/bin/sh", "-c", command).start();
+      ProcessBuilder builder = new ProcessBuilder("/bin/sh", "-c", command);
+      builder.environment().put(SECRET, "the server's own secret");
+      process = builder.start();
       Thread.ofVirtual()
           .start(
               () -> {

@@ -82,7 +82,7 @@ public final class SshBrain implements Brain {
                 + git
                 + " add -A && "
                 + git
-                + " commit -q --allow-empty -F - && echo first; fi",
+                + " commit -q --allow-empty --cleanup=verbatim -F - && echo first; fi",
             message.getBytes(StandardCharsets.UTF_8));
     return out.strip().equals("first");
   }
@@ -106,7 +106,7 @@ public final class SshBrain implements Brain {
                       + git
                       + " diff --cached --quiet; then echo unchanged; else "
                       + git
-                      + " commit -q -F - && echo changed; fi",
+                      + " commit -q --cleanup=verbatim -F - && echo changed; fi",
                   message.getBytes(StandardCharsets.UTF_8));
           return committed(out.strip().equals("changed"));
         });

@@ -4,17 +4,31 @@ import dev.jodo.kernel.agents.AgentHostException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.client.channel.ChannelExec;
 import org.apache.sshd.client.channel.ClientChannelEvent;
+import org.apache.sshd.client.config.hosts.HostConfigEntryResolver;
 import org.apache.sshd.client.session.ClientSession;
-import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
+import org.apache.sshd.common.NamedResource;
+import org.apache.sshd.common.config.keys.FilePasswordProvider;
+import org.apache.sshd.common.keyprovider.KeyIdentityProvider;
+import org.apache.sshd.common.util.security.SecurityUtils;
+import org.apache.sshd.core.CoreModuleProperties;
 
 /**
  * One SSH login to an agent's machine with Apache MINA SSHD: key authentication, host keys pinned
@@ -24,7 +38,7 @@ import org.apache.sshd.common.keyprovider.FileKeyPairProvider;
  *
  * <pre>{@code
  * SshConnection ssh = new SshConnection("10.0.0.2", 22, "jodo", keyFile, knownHosts, Duration.ofSeconds(10));
- * SshConnection.Result r = ssh.exec("test -e " + SshConnection.quote(path), null, null);
+ * SshConnection.Result r = ssh.exec("test -e " + SshConnection.quote(path), null);
  * }</pre>
  */
 public final class SshConnection implements AutoCloseable {
@@ -47,14 +61,33 @@ public final class SshConnection implements AutoCloseable {
 
   public SshConnection(
       String host, int port, String user, Path keyFile, Path knownHostsFile, Duration timeout) {
+    if (host == null || host.isBlank()) {
+      throw new IllegalArgumentException("ssh host must not be blank");
+    }
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("not a valid ssh port: " + port);
+    }
+    if (user == null || user.isBlank()) {
+      throw new IllegalArgumentException("ssh user must not be blank");
+    }
+    if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+      throw new IllegalArgumentException("ssh timeout must be positive: " + timeout);
+    }
     this.host = host;
     this.port = port;
     this.user = user;
-    this.keyFile = keyFile;
-    this.knownHosts = new KnownHosts(knownHostsFile);
+    this.keyFile = Objects.requireNonNull(keyFile, "keyFile");
+    this.knownHosts = new KnownHosts(Objects.requireNonNull(knownHostsFile, "knownHostsFile"));
     this.timeout = timeout;
     this.client = SshClient.setUpDefaultClient();
     client.setServerKeyVerifier(knownHosts);
+    // Only what the kernel was configured with: never the kernel user's ~/.ssh/config (which could
+    // send the host elsewhere or offer other keys), and no password prompts.
+    client.setHostConfigEntryResolver(HostConfigEntryResolver.EMPTY);
+    client.setUserAuthFactories(List.of(UserAuthPublicKeyFactory.INSTANCE));
+    // Every command is a few small packets each way; Nagle's algorithm against delayed ACKs would
+    // add some 40 ms to each of them.
+    CoreModuleProperties.TCP_NODELAY.set(client, true);
     client.start();
   }
 
@@ -71,7 +104,11 @@ public final class SshConnection implements AutoCloseable {
     return exec(command, stdin, timeout);
   }
 
-  /** Runs {@code command}, waiting up to {@code limit} for it to finish. */
+  /**
+   * Runs {@code command}, waiting up to {@code limit} for it to finish. A session the host closed
+   * (sshd restarted, an idle timeout) is noticed and opened again before the command is sent; one
+   * that breaks or hangs during a command is dropped, so the next command opens a new one.
+   */
   public Result exec(String command, byte[] stdin, Duration limit) {
     ClientSession current = session();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -84,17 +121,22 @@ public final class SshConnection implements AutoCloseable {
       Set<ClientChannelEvent> events =
           channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), limit.toMillis());
       if (events.contains(ClientChannelEvent.TIMEOUT)) {
+        // A host that stopped answering looks the same as a slow command: start afresh.
+        drop(current);
         throw new AgentHostException(
-            where() + ": a command did not finish within " + limit.toSeconds() + " s");
+            where() + ": a command did not finish within " + limit.toMillis() + " ms");
       }
       Integer status = channel.getExitStatus();
       return new Result(
           status == null ? -1 : status,
           out.toString(StandardCharsets.UTF_8),
           err.toString(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      drop();
-      throw new AgentHostException(where() + ": " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof AgentHostException failure) {
+        throw failure;
+      }
+      drop(current);
+      throw new AgentHostException(where() + ": " + describe(e), e);
     }
   }
 
@@ -118,15 +160,12 @@ public final class SshConnection implements AutoCloseable {
     if (session != null && session.isOpen() && session.isAuthenticated()) {
       return session;
     }
-    drop();
-    if (!Files.isReadable(keyFile)) {
-      throw new AgentHostException(
-          where() + ": cannot read the private key " + keyFile + "; check ssh_key_path");
-    }
+    drop(session);
+    KeyIdentityProvider identity = identity();
     ClientSession opened = null;
     try {
       opened = client.connect(user, host, port).verify(timeout).getSession();
-      opened.setKeyIdentityProvider(new FileKeyPairProvider(keyFile));
+      opened.setKeyIdentityProvider(identity);
       opened.auth().verify(timeout);
       session = opened;
       return opened;
@@ -134,17 +173,51 @@ public final class SshConnection implements AutoCloseable {
       if (opened != null) {
         opened.close(true);
       }
-      String why =
-          knownHosts
-              .mismatch()
-              .orElseGet(() -> e.getMessage() == null ? e.toString() : e.getMessage());
+      String why = knownHosts.mismatch().orElseGet(() -> describe(e));
       throw new AgentHostException(where() + ": " + why, e);
     }
   }
 
-  private synchronized void drop() {
-    if (session != null) {
-      session.close(true);
+  /**
+   * The private key, read at every login (it may have been replaced). Only this key is offered:
+   * nothing from the kernel user's {@code ~/.ssh}.
+   */
+  private KeyIdentityProvider identity() {
+    List<KeyPair> keys = new ArrayList<>();
+    try (InputStream in = Files.newInputStream(keyFile)) {
+      Iterable<KeyPair> loaded =
+          SecurityUtils.loadKeyPairIdentities(
+              null, NamedResource.ofName(keyFile.toString()), in, FilePasswordProvider.EMPTY);
+      if (loaded != null) {
+        loaded.forEach(keys::add);
+      }
+    } catch (NoSuchFileException | AccessDeniedException e) {
+      throw new AgentHostException(
+          where() + ": cannot read the private key " + keyFile + "; check ssh_key_path", e);
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
+      throw new AgentHostException(where() + ": " + unusableKey() + " (" + describe(e) + ")", e);
+    }
+    if (keys.isEmpty()) {
+      throw new AgentHostException(where() + ": " + unusableKey());
+    }
+    return KeyIdentityProvider.wrapKeyPairs(keys);
+  }
+
+  private String unusableKey() {
+    return "cannot use the private key "
+        + keyFile
+        + ": it must be an unencrypted OpenSSH private key (ed25519, ECDSA or RSA)";
+  }
+
+  private static String describe(Throwable e) {
+    return e.getMessage() == null || e.getMessage().isBlank() ? e.toString() : e.getMessage();
+  }
+
+  private synchronized void drop(ClientSession which) {
+    if (which != null) {
+      which.close(true);
+    }
+    if (session == which) {
       session = null;
     }
   }
@@ -160,7 +233,7 @@ public final class SshConnection implements AutoCloseable {
 
   @Override
   public void close() {
-    drop();
+    drop(session);
     client.stop();
   }
 }

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -18,8 +19,9 @@ import java.util.stream.Collectors;
  * appended to its log, its pid written to its pid file.
  *
  * <p>The environment (it holds the agent's token) never goes on a command line, where {@code ps}
- * would show it: it travels on the command's standard input into {@code agent.env} beside the pid
- * file, readable by the SSH user only, and the agent's shell reads it before it becomes the agent.
+ * would show it: it travels on the command's standard input into a new {@code agent.env} beside the
+ * pid file, readable by the SSH user only; the agent's shell reads it, deletes it and becomes the
+ * agent, so the token does not stay on the host's disk.
  */
 public final class SshHost implements AgentHost {
   /**
@@ -29,6 +31,8 @@ public final class SshHost implements AgentHost {
   private static final String ALIVE =
       "alive() { kill -0 \"$1\" 2>/dev/null"
           + " && [ \"$(sed 's/.*) //' /proc/\"$1\"/stat 2>/dev/null | cut -c1)\" != Z ]; }; ";
+
+  private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private final SshConnection ssh;
 
@@ -43,6 +47,12 @@ public final class SshHost implements AgentHost {
 
   @Override
   public long start(Launch launch) {
+    for (String name : launch.environment().keySet()) {
+      // Names go into the script as they are (values are quoted): only plain names are safe.
+      if (!ENV_NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException("not a valid environment variable name: " + name);
+      }
+    }
     Path envFile = launch.pidFile().resolveSibling("agent.env");
     String env =
         launch.environment().entrySet().stream()
@@ -56,11 +66,13 @@ public final class SshHost implements AgentHost {
             + quote(launch.log().getParent().toString())
             + " "
             + quote(launch.pidFile().getParent().toString())
-            + "; (umask 077; cat > "
+            + "; (umask 077; rm -f "
+            + quote(envFile.toString())
+            + "; cat > "
             + quote(envFile.toString())
             + "); cd "
             + quote(launch.directory().toString())
-            + "; setsid env -i /bin/sh -c '. \"$0\"; exec \"$@\"' "
+            + "; setsid env -i /bin/sh -c '. \"$0\"; rm -f \"$0\"; exec \"$@\"' "
             + quote(envFile.toString())
             + " "
             + command

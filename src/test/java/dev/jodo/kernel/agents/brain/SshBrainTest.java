@@ -12,8 +12,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -86,6 +88,65 @@ class SshBrainTest {
     assertThat(brain.history(10).get(1).message())
         .isEqualTo("Two\n\nwith a body, and 'quotes' and $VARS");
     assertThat(brain.history(2)).hasSize(2);
+  }
+
+  @Test
+  void aMessageIsKeptAsGivenAsJGitKeepsIt() throws IOException {
+    brain.ensureRepository();
+    String message = "Subject\n\n# not a comment\n\n\n  indented  \nlast";
+    write("main.py", "v1");
+    brain.commitAll(message);
+    assertThat(brain.history(1).get(0).message()).isEqualTo(message);
+    assertThat(jgit().history(1).get(0).message()).isEqualTo(message);
+  }
+
+  @Test
+  void ignoredFilesStayOutOfCommits() throws Exception {
+    write(".gitignore", "__pycache__/\n");
+    write("__pycache__/main.cpython-312.pyc", "bytecode");
+    write("main.py", "code");
+    Brain.Committed done = brain.commitAll("Code");
+    assertThat(git("ls-tree", "-r", "--name-only", done.hash()).lines())
+        .containsExactly(".gitignore", "main.py");
+  }
+
+  @Test
+  void rollbackToTheCurrentHeadChangesNothing() throws Exception {
+    write("main.py", "v1");
+    String hash = brain.commitAll("One").hash();
+    assertThat(brain.rollback(hash)).isEqualTo(new Brain.Rollback(hash, hash, hash));
+    assertThat(git("for-each-ref", "refs/rolled-back/")).isEmpty();
+    assertThat(brain.head()).contains(new Brain.Head(hash, Optional.empty()));
+  }
+
+  @Test
+  void concurrentCommitsTakeTurnsAndAllLand() throws Exception {
+    brain.ensureRepository();
+    List<Thread> workers = new ArrayList<>();
+    ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+    for (int t = 0; t < 3; t++) {
+      int worker = t;
+      workers.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    try {
+                      for (int i = 0; i < 2; i++) {
+                        write("w" + worker + "/f" + i, worker + ":" + i);
+                        brain.commitAll("worker " + worker + " file " + i);
+                      }
+                    } catch (Throwable e) {
+                      failures.add(e);
+                    }
+                  }));
+    }
+    for (Thread worker : workers) {
+      worker.join(Duration.ofMinutes(1));
+    }
+    assertThat(failures).isEmpty();
+    assertThat(git("ls-tree", "-r", "--name-only", "HEAD").lines()).hasSize(6);
+    assertThat(git("status", "--porcelain")).isEmpty();
+    assertThat(git("fsck", "--strict")).doesNotContain("error");
   }
 
   @Test

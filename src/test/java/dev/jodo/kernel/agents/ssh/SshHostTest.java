@@ -37,6 +37,8 @@ class SshHostTest {
       import http.server, json, os, subprocess, sys
       with open("env.txt", "w") as out:
           out.write("\\n".join(sorted(os.environ)))
+      with open("token.txt", "w") as out:
+          out.write(os.environ["JODO_AGENT_TOKEN"])
       child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
       with open("child.pid", "w") as out:
           out.write(str(child.pid))
@@ -118,9 +120,14 @@ class SshHostTest {
                         !n.contains("PYENV")
                             && !List.of("PWD", "SHLVL", "_", "LC_CTYPE").contains(n)))
         .containsExactlyInAnyOrder("PATH", "JODO_AGENT_PORT", "JODO_AGENT_TOKEN");
-    assertThat(Files.getPosixFilePermissions(dir.resolve("brain.jodo/agent.env")))
-        .extracting(Object::toString)
-        .containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
+    assertThat(Files.readAllLines(brain.resolve("env.txt")))
+        .as("the SSH server's own environment stays out")
+        .doesNotContain(TestSshServer.SECRET);
+    assertThat(Files.readString(brain.resolve("token.txt")))
+        .isEqualTo("jodo_agent_it's \"quoted\" $HOME");
+    assertThat(dir.resolve("brain.jodo/agent.env"))
+        .as("read and deleted before the shell became the agent")
+        .doesNotExist();
     // The environment never went on a command line.
     assertThat(
             ProcessHandle.allProcesses()
@@ -159,6 +166,46 @@ class SshHostTest {
     host.stop(pid, Duration.ofMillis(500));
     assertThat(host.isAlive(pid)).isFalse();
     pid = 0;
+  }
+
+  @Test
+  void aStartThatFailsSaysWhyAndNeverShowsTheEnvironment() {
+    Path missing = dir.resolve("no-such-brain");
+    assertThatThrownBy(
+            () ->
+                host.start(
+                    new AgentHost.Launch(
+                        missing,
+                        List.of("python3", "main.py"),
+                        Map.of("JODO_AGENT_TOKEN", "jodo_agent_secret_value"),
+                        dir.resolve("x.jodo/logs/agent.log"),
+                        dir.resolve("x.jodo/agent.pid"))))
+        .isInstanceOf(AgentHostException.class)
+        .hasMessageStartingWith(
+            "ssh "
+                + System.getProperty("user.name")
+                + "@127.0.0.1:"
+                + server.port()
+                + ": starting 'python3' 'main.py' failed (exit ")
+        .hasMessageContaining(missing.toString())
+        .hasMessageNotContaining("jodo_agent_secret_value");
+    assertThat(dir.resolve("x.jodo/agent.pid")).doesNotExist();
+  }
+
+  @Test
+  void anEnvironmentNameThatIsNotPlainIsRefusedBeforeAnythingRuns() {
+    assertThatThrownBy(
+            () ->
+                host.start(
+                    new AgentHost.Launch(
+                        dir,
+                        List.of("true"),
+                        Map.of("A;touch pwned;B", "x"),
+                        dir.resolve("x.log"),
+                        dir.resolve("x.pid"))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("not a valid environment variable name: A;touch pwned;B");
+    assertThat(server.execs()).isZero();
   }
 
   @Test
