@@ -9,6 +9,7 @@ import dev.jodo.kernel.platform.auth.Scope;
 import dev.jodo.kernel.platform.http.ApiException;
 import dev.jodo.kernel.platform.http.Caller;
 import dev.jodo.kernel.platform.http.Json;
+import dev.jodo.kernel.platform.http.QueryParams;
 import dev.jodo.kernel.platform.http.Routes;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -88,21 +89,8 @@ public final class AgentRoutes implements Routes {
 
   private void history(Context ctx) {
     AgentsModule.Agent agent = target(ctx, Optional.ofNullable(ctx.queryParam("agent")));
-    int limit = 50;
-    String text = ctx.queryParam("limit");
-    if (text != null) {
-      try {
-        limit = Integer.parseInt(text.trim());
-      } catch (NumberFormatException e) {
-        limit = -1;
-      }
-      if (limit < 1 || limit > 1000) {
-        throw ApiException.invalidField(
-            "limit", "'" + text + "' is not allowed; use a whole number from 1 to 1000");
-      }
-    }
-    int max = limit;
-    List<Brain.HistoryEntry> entries = brain(() -> agent.brain().history(max));
+    int limit = QueryParams.integer(ctx, "limit", 50, 1, 1000);
+    List<Brain.HistoryEntry> entries = brain(() -> agent.brain().history(limit));
     List<Map<String, Object>> commits =
         entries.stream()
             .map(

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jodo.kernel.platform.auth.Scope;
 import dev.jodo.kernel.platform.http.ApiException;
 import dev.jodo.kernel.platform.http.Json;
+import dev.jodo.kernel.platform.http.QueryParams;
 import dev.jodo.kernel.platform.http.Routes;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -116,19 +117,7 @@ public final class RunRoutes implements Routes {
           "status",
           "'" + status.get() + "' is not a status; use queued, running, succeeded or failed");
     }
-    int limit = 20;
-    String text = ctx.queryParam("limit");
-    if (text != null) {
-      try {
-        limit = Integer.parseInt(text.trim());
-      } catch (NumberFormatException e) {
-        limit = -1;
-      }
-      if (limit < 1 || limit > 100) {
-        throw ApiException.invalidField(
-            "limit", "'" + text + "' is not allowed; use a whole number from 1 to 100");
-      }
-    }
+    int limit = QueryParams.integer(ctx, "limit", 20, 1, 100);
     ctx.json(
         Map.of(
             "runs", runs.list(conversation, status, limit).stream().map(RunRoutes::view).toList()));
