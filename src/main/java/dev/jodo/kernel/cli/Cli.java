@@ -38,7 +38,7 @@ import picocli.CommandLine.IVersionProvider;
       "Environment: JODO_HOME (data, default ./var)",
       "             JODO_CONFIG_DIR (default ./configs)",
       "             JODO_PORT, JODO_DATABASE_URL, JODO_ADMIN_TOKEN",
-      "             JODO_LOG_FORMAT=json|pretty"
+      "             JODO_LOG_FORMAT=json|pretty, JODO_WORKSPACE_DIR, JODO_URL (ask, runs)"
     })
 public final class Cli implements Callable<Integer> {
   static final int OK = 0;

@@ -39,9 +39,16 @@ final class MessageWorkflow implements Workflows {
   private final Sessions sessions;
   private final Principal agent;
   private final Semaphore slots;
+  private final Workspace workspace;
 
   MessageWorkflow(
-      Supplier<DBOS> dbos, Gateway gateway, Sessions sessions, String agent, Semaphore slots) {
+      Supplier<DBOS> dbos,
+      Gateway gateway,
+      Sessions sessions,
+      String agent,
+      Semaphore slots,
+      Workspace workspace) {
+    this.workspace = workspace;
     this.dbos = dbos;
     this.gateway = gateway;
     this.sessions = sessions;
@@ -71,7 +78,15 @@ final class MessageWorkflow implements Workflows {
                       gateway.complete(
                           agent,
                           Route.of(Intent.CHAT),
-                          new ChatRequest("", null, messages, MAX_TOKENS, 0.7, null, null, null),
+                          new ChatRequest(
+                              "",
+                              workspace.systemPrompt(),
+                              messages,
+                              MAX_TOKENS,
+                              0.7,
+                              null,
+                              null,
+                              null),
                           Priority.NORMAL,
                           Optional.empty());
                   return done.result().content();

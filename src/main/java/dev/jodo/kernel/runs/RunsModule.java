@@ -106,7 +106,8 @@ public final class RunsModule implements AutoCloseable {
                 gateway,
                 new Sessions(dataSource),
                 config.genesisName(),
-                new Semaphore(maxConcurrent, true)));
+                new Semaphore(maxConcurrent, true),
+                Workspace.open(config.workspaceDir(), config.home())));
     dbos.launch();
     log.info(
         "durable runs ready (DBOS {}, executor {})", DBOS.version(), executorId(config.home()));

@@ -10,6 +10,7 @@ import dev.jodo.kernel.testing.TestConfigs;
 import dev.jodo.kernel.testing.TestHttp;
 import dev.jodo.kernel.testing.TestPostgres;
 import dev.jodo.kernel.testing.fakes.FakeProvider;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -234,6 +235,54 @@ class RunsApiTest {
     } finally {
       openai.delay(Duration.ZERO);
     }
+  }
+
+  @Test
+  void theWorkspacesSystemFilesAndAgentsMdReachTheModelAndEditsApplyToTheNextRun()
+      throws Exception {
+    Path home = kernel.config().home();
+    Path workspace = kernel.config().workspaceDir();
+    assertThat(workspace).isEqualTo(home.resolve("workspace"));
+    assertThat(workspace.resolve("README.md")).exists();
+    assertThat(workspace.resolve("workflows")).isDirectory();
+    openai.reply("ok");
+    try {
+      String plain = submit("ws", "plain", null);
+      await(() -> status(plain).equals("succeeded"));
+      assertThat(lastSystemPrompt()).isEqualTo(Workspace.BUILT_IN_PROMPT);
+
+      Files.writeString(workspace.resolve("SYSTEM.md"), "You are Jodo, terse.\n");
+      Files.writeString(workspace.resolve("APPEND_SYSTEM.md"), "Never use emoji.");
+      Files.writeString(workspace.resolve("AGENTS.md"), "Workspace rule: cite sources.");
+      Files.writeString(home.resolve("AGENTS.md"), "Global rule: be kind.");
+      String shaped = submit("ws", "shaped", null);
+      await(() -> status(shaped).equals("succeeded"));
+      assertThat(lastSystemPrompt())
+          .startsWith("You are Jodo, terse.\n\nNever use emoji.")
+          .doesNotContain(Workspace.BUILT_IN_PROMPT)
+          .containsSubsequence("Global rule: be kind.", "Workspace rule: cite sources.");
+
+      Files.delete(workspace.resolve("SYSTEM.md"));
+      String edited = submit("ws", "edited", null);
+      await(() -> status(edited).equals("succeeded"));
+      assertThat(lastSystemPrompt()).startsWith(Workspace.BUILT_IN_PROMPT + "\n\nNever use emoji.");
+    } finally {
+      for (Path file :
+          List.of(
+              workspace.resolve("SYSTEM.md"),
+              workspace.resolve("APPEND_SYSTEM.md"),
+              workspace.resolve("AGENTS.md"),
+              home.resolve("AGENTS.md"))) {
+        Files.deleteIfExists(file);
+      }
+    }
+  }
+
+  private static String lastSystemPrompt() {
+    List<FakeProvider.Received> requests = openai.requests();
+    JsonNode messages = requests.get(requests.size() - 1).body().path("messages");
+    assertThat(messages.get(0).path("role").asText()).isEqualTo("system");
+    return messages.get(0).path("content").asText();
   }
 
   private static String submit(String conversation, String text, String idempotencyKey) {

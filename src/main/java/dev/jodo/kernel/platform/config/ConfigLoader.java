@@ -56,6 +56,14 @@ public final class ConfigLoader {
     return Path.of(env.getOrDefault("JODO_CONFIG_DIR", "configs")).toAbsolutePath().normalize();
   }
 
+  /** {@code JODO_WORKSPACE_DIR}, default {@code JODO_HOME/workspace}: seed 001's workspace. */
+  public Path workspaceDir() {
+    String dir = env.get("JODO_WORKSPACE_DIR");
+    return dir == null || dir.isBlank()
+        ? home().resolve("workspace")
+        : Path.of(dir).toAbsolutePath().normalize();
+  }
+
   public Path home() {
     return Path.of(env.getOrDefault("JODO_HOME", "var")).toAbsolutePath().normalize();
   }
@@ -203,6 +211,7 @@ public final class ConfigLoader {
         quotas,
         memory,
         maxConcurrentRuns,
+        workspaceDir(),
         genesis,
         warnings,
         publicUrl);

@@ -29,6 +29,7 @@ public record KernelConfig(
     QuotaConfig quotas,
     MemoryConfig memory,
     int maxConcurrentRuns,
+    Path workspaceDir,
     JsonNode genesis,
     List<String> warnings,
     Optional<String> publicUrl) {
@@ -69,6 +70,7 @@ public record KernelConfig(
         quotas,
         memory,
         maxConcurrentRuns,
+        workspaceDir,
         genesis,
         warnings,
         publicUrl);
@@ -94,6 +96,7 @@ public record KernelConfig(
         quotas,
         memory,
         maxConcurrentRuns,
+        workspaceDir,
         genesis,
         warnings,
         publicUrl);

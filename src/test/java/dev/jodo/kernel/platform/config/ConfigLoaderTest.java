@@ -415,4 +415,16 @@ class ConfigLoaderTest {
             "config.yaml: runs.max_concurrent: '0' is out of range; use a value from 1 to 1024",
             "config.yaml: runs.parallel: unknown key; known keys here are max_concurrent");
   }
+
+  @Test
+  void theWorkspaceIsUnderJodoHomeUnlessJodoWorkspaceDirSaysOtherwise() {
+    assertThat(load("kernel: {port: 8080}\n", Map.of()).workspaceDir())
+        .isEqualTo(temp.resolve("home/workspace"));
+    assertThat(
+            load(
+                    "kernel: {port: 8080}\n",
+                    Map.of("JODO_WORKSPACE_DIR", temp.resolve("ws").toString()))
+                .workspaceDir())
+        .isEqualTo(temp.resolve("ws"));
+  }
 }
