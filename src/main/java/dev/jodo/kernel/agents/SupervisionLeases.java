@@ -77,9 +77,15 @@ final class SupervisionLeases implements AutoCloseable {
       }
       for (String agent : agents) {
         if (!held.contains(agent) && tryLock(agent)) {
-          held.add(agent);
-          log.info("supervising agent {}", agent);
-          listener.acquired(agent);
+          try {
+            listener.acquired(agent);
+            held.add(agent);
+            log.info("supervising agent {}", agent);
+          } catch (RuntimeException e) {
+            // Not supervising after all: free the lock, so this kernel or another tries again.
+            log.error("agent {}: cannot start supervising: {}", agent, e.getMessage(), e);
+            unlock(agent);
+          }
         }
       }
     } catch (SQLException e) {
@@ -102,6 +108,15 @@ final class SupervisionLeases implements AutoCloseable {
         rs.next();
         return rs.getBoolean(1);
       }
+    }
+  }
+
+  private void unlock(String agent) throws SQLException {
+    try (PreparedStatement ps =
+        connection.prepareStatement("SELECT pg_advisory_unlock(?, hashtext(?))")) {
+      ps.setInt(1, LOCK_CLASS);
+      ps.setString(2, agent);
+      ps.execute();
     }
   }
 
