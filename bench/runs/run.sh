@@ -8,9 +8,11 @@
 #   BENCH_DATABASE=postgres://postgres@127.0.0.1:5432   a server where it may create and drop
 #                                       the database jodo_runs_bench (read with psql)
 #   BENCH_SECONDS=20        seconds of submission in the throughput round
+#   BENCH_WARMUP=15         seconds of unmeasured load before it (JIT, pools)
 #   BENCH_CLIENTS=32        concurrent submitting clients
 #   BENCH_CONVERSATIONS=1000
 #   BENCH_INFLIGHT=1000     runs in flight when the kernel is killed
+#   KERNEL_JAVA_OPTS=       extra JVM options for the kernel (a JFR recording, say)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -54,10 +56,22 @@ start_fake() { # delay ms
   until curl -sf "http://127.0.0.1:$UPSTREAM_PORT/health" >/dev/null; do sleep 0.2; done
 }
 start_kernel() {
-  "$JAVA_BIN" --add-modules jdk.incubator.vector -jar "$BENCH_HOME/jodo-kernel.jar" up \
+  # shellcheck disable=SC2086 # KERNEL_JAVA_OPTS is a list of options
+  "$JAVA_BIN" --add-modules jdk.incubator.vector ${KERNEL_JAVA_OPTS:-} -jar "$BENCH_HOME/jodo-kernel.jar" up \
     >>"$BENCH_HOME/kernel.log" 2>&1 &
   KERNEL_PID=$!
   until curl -sf "http://127.0.0.1:$KERNEL_PORT/healthz" >/dev/null; do sleep 0.1; done
+}
+
+cpu_ticks() { # clock ticks: the kernel, all postgres processes, the fake provider, the machine
+  local k p=0 f m pid
+  k="$(awk '{print $14 + $15}' "/proc/$KERNEL_PID/stat")"
+  for pid in $(pgrep -x postgres); do
+    p=$((p + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  f="$(awk '{print $14 + $15}' "/proc/$FAKE_PID/stat")"
+  m="$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
+  echo "$k $p $f $m"
 }
 
 cat >"$JODO_CONFIG_DIR/config.yaml" <<YAML
@@ -82,11 +96,14 @@ start_fake 0
 start_kernel
 TOKEN="$(cat "$JODO_HOME/admin.token")"
 # Warm-up (JIT, pools), not measured.
-"$JAVA_BIN" "$ROOT/bench/runs/RunsLoad.java" "http://127.0.0.1:$KERNEL_PORT" "$TOKEN" "$CLIENTS" 5 1000000 "$CONVERSATIONS"
+"$JAVA_BIN" "$ROOT/bench/runs/RunsLoad.java" "http://127.0.0.1:$KERNEL_PORT" "$TOKEN" "$CLIENTS" "${BENCH_WARMUP:-15}" 1000000 "$CONVERSATIONS"
 until [ "$(sql "SELECT count(*) FROM dbos.workflow_status WHERE status IN ('ENQUEUED','PENDING')")" = 0 ]; do sleep 0.5; done
 sql "DELETE FROM dbos.workflow_status" >/dev/null
+CPU0="$(cpu_ticks)"
 "$JAVA_BIN" "$ROOT/bench/runs/RunsLoad.java" "http://127.0.0.1:$KERNEL_PORT" "$TOKEN" "$CLIENTS" "$SECS" 100000000 "$CONVERSATIONS"
 until [ "$(sql "SELECT count(*) FROM dbos.workflow_status WHERE status IN ('ENQUEUED','PENDING')")" = 0 ]; do sleep 0.5; done
+CPU1="$(cpu_ticks)"
+echo "cpu seconds (kernel, postgres, fake provider, whole machine): $(python3 -c "a='$CPU0'.split(); b='$CPU1'.split(); print(*[round((int(y)-int(x))/100,1) for x,y in zip(a,b)])")"
 sql "SELECT format('%s runs succeeded (%s failed) in %s s: %s runs/s; event->succeeded p50 %s ms, p99 %s ms',
          count(*) FILTER (WHERE status = 'SUCCESS'), count(*) FILTER (WHERE status <> 'SUCCESS'),
          round((max(updated_at) - min(created_at)) / 1000.0, 1),

@@ -22,9 +22,10 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * The built-in {@code message} workflow: one agent turn. Every side effect is a DBOS step, so a run
- * resumed after a crash replays finished steps from their checkpoints: the gateway is never asked
- * (and billed) twice for a step that completed, and the session gets the reply once.
+ * The built-in {@code message} workflow: one agent turn, once the conversation's earlier runs have
+ * finished. Every side effect is a DBOS step, so a run resumed after a crash replays finished steps
+ * from their checkpoints: the gateway is never asked (and billed) twice for a step that completed,
+ * and the session gets the reply once.
  */
 final class MessageWorkflow implements Workflows {
   private static final Logger log = LoggerFactory.getLogger(MessageWorkflow.class);
@@ -40,6 +41,7 @@ final class MessageWorkflow implements Workflows {
   private final Principal agent;
   private final Semaphore slots;
   private final Workspace workspace;
+  private final ConversationGate gate;
 
   MessageWorkflow(
       Supplier<DBOS> dbos,
@@ -47,8 +49,10 @@ final class MessageWorkflow implements Workflows {
       Sessions sessions,
       String agent,
       Semaphore slots,
-      Workspace workspace) {
+      Workspace workspace,
+      ConversationGate gate) {
     this.workspace = workspace;
+    this.gate = gate;
     this.dbos = dbos;
     this.gateway = gateway;
     this.sessions = sessions;
@@ -64,6 +68,7 @@ final class MessageWorkflow implements Workflows {
     try (MDC.MDCCloseable a = MDC.putCloseable("run_id", runId);
         MDC.MDCCloseable b = MDC.putCloseable("workflow_name", "message");
         MDC.MDCCloseable c = MDC.putCloseable("conversation_key", event.conversationKey())) {
+      awaitTurn(runId, event.conversationKey());
       log.info("run started");
       DBOS steps = dbos.get();
       String reply =
@@ -100,6 +105,21 @@ final class MessageWorkflow implements Workflows {
           "append_session");
       log.info("run succeeded");
       return reply;
+    } finally {
+      gate.finished(event.conversationKey());
+    }
+  }
+
+  /**
+   * Waits until the earlier runs of the conversation have finished. Not a step: it changes nothing,
+   * and a run resumed after a crash must wait again for whatever is still unfinished.
+   */
+  private void awaitTurn(String runId, String conversationKey) {
+    try {
+      gate.awaitTurn(runId, conversationKey);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("stopped while waiting for the conversation's turn", e);
     }
   }
 }

@@ -19,10 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -38,13 +34,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Durable runs on DBOS Transact, in the kernel's own Postgres (schema {@code dbos}). An accepted
- * event becomes a workflow on one queue partitioned by conversation key: within a partition one run
- * at a time, in arrival order (a {@code run_order} sequence number as the queue priority);
- * partitions run side by side, their work (the gateway calls) at most {@code maxConcurrent} at once
- * per kernel. (DBOS's own worker concurrency counts per partition on a partitioned queue, so the
- * kernel limits its runs itself.) The application version is pinned, so runs accepted before a
- * deploy are recovered after it, and each kernel has a stable executor id of its own (kept in
- * {@code JODO_HOME/executor.id}), so a kernel that restarts resumes exactly the runs it had
+ * event is numbered in its conversation ({@link ConversationGate}) and its workflow starts at once
+ * on the kernel that accepted it; the workflow waits until the conversation's earlier runs have
+ * finished, so within a conversation one run at a time, in arrival order, while conversations run
+ * side by side, their work (the gateway calls) at most {@code maxConcurrent} at once per kernel.
+ *
+ * <p>This replaced a DBOS queue partitioned by conversation key: that queue's dequeue takes a
+ * transaction per waiting conversation on every poll, which held the kernel to about 90 runs/s over
+ * 1,000 conversations (docs/performance.md). The application version is pinned, so runs accepted
+ * before a deploy are recovered after it, and each kernel has a stable executor id of its own (kept
+ * in {@code JODO_HOME/executor.id}), so a kernel that restarts resumes exactly the runs it had
  * started.
  */
 public final class RunsModule implements AutoCloseable {
@@ -53,7 +52,11 @@ public final class RunsModule implements AutoCloseable {
   /** Pinned: a version per build would strand the runs of the previous build (a DBOS pitfall). */
   static final String APP_VERSION = "jodo-runs-1";
 
-  static final String QUEUE = "jodo-runs";
+  /**
+   * The partitioned queue of earlier builds. Still registered (and polled slowly) so that runs a
+   * kernel of such a build accepted but never started still run; nothing is enqueued on it now.
+   */
+  static final String LEGACY_QUEUE = "jodo-runs";
 
   /** The workflows an event {@code type} may name. */
   static final Set<String> WORKFLOWS = Set.of("message");
@@ -76,10 +79,12 @@ public final class RunsModule implements AutoCloseable {
 
   private final DBOS dbos;
   private final Workflows workflows;
-  private final DataSource dataSource;
+  private final ConversationGate gate;
 
   public RunsModule(KernelConfig config, Database database, Gateway gateway, int maxConcurrent) {
-    this.dataSource = database.dataSource();
+    DataSource dataSource = database.dataSource();
+    String executorId = executorId(config.home());
+    this.gate = new ConversationGate(dataSource, executorId);
     DatabaseTarget.External target = database.target();
     DBOSConfig dbosConfig =
         DBOSConfig.defaults("jodo-kernel")
@@ -87,16 +92,16 @@ public final class RunsModule implements AutoCloseable {
             .withDbUser(target.user())
             .withDbPassword(target.password().value()) // may be empty: trust or peer auth
             .withAppVersion(APP_VERSION)
-            .withExecutorId(executorId(config.home()))
+            .withExecutorId(executorId)
             .withMigrate(true)
             .withUseListenNotify(true);
     this.dbos = new DBOS(dbosConfig);
     dbos.registerQueue(
-        new Queue(QUEUE)
+        new Queue(LEGACY_QUEUE)
             .withConcurrency(1)
             .withPartitioningEnabled(true)
             .withPriorityEnabled(true)
-            .withPollingInterval(Duration.ofMillis(50)));
+            .withPollingInterval(Duration.ofSeconds(2)));
     DBOS self = dbos;
     this.workflows =
         dbos.registerProxy(
@@ -107,55 +112,80 @@ public final class RunsModule implements AutoCloseable {
                 new Sessions(dataSource),
                 config.genesisName(),
                 new Semaphore(maxConcurrent, true),
-                Workspace.open(config.workspaceDir(), config.home())));
+                Workspace.open(config.workspaceDir(), config.home()),
+                gate));
     dbos.launch();
-    log.info(
-        "durable runs ready (DBOS {}, executor {})", DBOS.version(), executorId(config.home()));
+    log.info("durable runs ready (DBOS {}, executor {})", DBOS.version(), executorId);
   }
 
   /**
-   * Accepts an event: starts its workflow on the conversation's partition and returns the run id.
+   * Accepts an event: numbers it in its conversation, starts its workflow and returns the run id.
    * The same {@code idempotencyKey} always gives the same run, started once.
    */
   public String submit(RunEvent event, Optional<String> idempotencyKey) {
+    if (!WORKFLOWS.contains(event.type())) {
+      throw new IllegalArgumentException("no workflow " + event.type());
+    }
     String runId =
         idempotencyKey.map(RunsModule::runIdFor).orElseGet(() -> "run_" + UUID.randomUUID());
     if (idempotencyKey.isPresent() && dbos.getWorkflowStatus(runId).isPresent()) {
       return runId;
     }
+    gate.admit(runId, event.conversationKey());
     StartWorkflowOptions options =
         new StartWorkflowOptions(runId)
-            .withQueue(QUEUE)
-            .withQueuePartitionKey(event.conversationKey())
-            .withPriority(nextOrder())
             .withAttributes(Map.of("conversation_key", event.conversationKey()));
-    switch (event.type()) {
-      case "message" -> dbos.startWorkflow(() -> workflows.message(event), options);
-      default -> throw new IllegalArgumentException("no workflow " + event.type());
+    try {
+      dbos.startWorkflow(() -> workflows.message(event), options);
+    } catch (RuntimeException e) {
+      if (dbos.getWorkflowStatus(runId).isEmpty()) {
+        gate.forget(runId);
+      }
+      throw e;
     }
     return runId;
   }
 
   /** The run, or empty if there is none with this id. */
   public Optional<Run> get(String runId) {
-    return dbos.getWorkflowStatus(runId).map(status -> view(status, dbos.listWorkflowSteps(runId)));
+    return dbos.getWorkflowStatus(runId)
+        .map(
+            status ->
+                view(
+                    status,
+                    Optional.ofNullable(gate.turns(List.of(runId)).get(runId)),
+                    dbos.listWorkflowSteps(runId)));
   }
 
-  /** Runs, newest first, optionally of one conversation and in one status. */
+  /**
+   * Runs, newest first, optionally of one conversation and in one status. A run waiting for its
+   * conversation's turn is still "running" to DBOS, so queued and running runs are told apart here,
+   * among the (few) active runs.
+   */
   public List<Run> list(Optional<String> conversationKey, Optional<String> status, int limit) {
+    boolean active = status.filter(s -> s.equals("queued") || s.equals("running")).isPresent();
     ListWorkflowsInput input =
         new ListWorkflowsInput()
-            .withQueueName(List.of(QUEUE))
+            .withWorkflowIdPrefix(List.of("run_"))
             .withSortDesc(true)
-            .withLimit(limit)
             .withLoadInput(false);
+    if (!active) {
+      input = input.withLimit(limit);
+    }
     if (conversationKey.isPresent()) {
       input = input.withAttributes(Map.of("conversation_key", conversationKey.get()));
     }
     if (status.isPresent()) {
       input = input.withStatus(states(status.get()));
     }
-    return dbos.listWorkflows(input).stream().map(s -> view(s, List.of())).toList();
+    List<WorkflowStatus> found = dbos.listWorkflows(input);
+    Map<String, ConversationGate.Turn> turns =
+        gate.turns(found.stream().map(WorkflowStatus::workflowId).toList());
+    return found.stream()
+        .map(s -> view(s, Optional.ofNullable(turns.get(s.workflowId())), List.of()))
+        .filter(run -> status.isEmpty() || run.status().equals(status.get()))
+        .limit(limit)
+        .toList();
   }
 
   /** Cancels a queued or running run; false if there is none with this id. */
@@ -179,8 +209,8 @@ public final class RunsModule implements AutoCloseable {
 
   private static List<WorkflowState> states(String status) {
     return switch (status) {
-      case "queued" -> List.of(WorkflowState.ENQUEUED, WorkflowState.DELAYED);
-      case "running" -> List.of(WorkflowState.PENDING);
+      case "queued", "running" ->
+          List.of(WorkflowState.ENQUEUED, WorkflowState.DELAYED, WorkflowState.PENDING);
       case "succeeded" -> List.of(WorkflowState.SUCCESS);
       case "failed" ->
           List.of(
@@ -191,8 +221,17 @@ public final class RunsModule implements AutoCloseable {
     };
   }
 
-  private static Run view(WorkflowStatus status, List<StepInfo> steps) {
+  /**
+   * The run as the API shows it, with its conversation's turn (none for a run the gate never
+   * numbered: one accepted by an earlier, queued build).
+   */
+  private static Run view(
+      WorkflowStatus status, Optional<ConversationGate.Turn> turn, List<StepInfo> steps) {
     boolean done = !status.status().isActive();
+    boolean waiting =
+        status.status() == WorkflowState.PENDING
+            && turn.isPresent()
+            && turn.get().startedAt().isEmpty();
     String conversation =
         status.queuePartitionKey() != null
             ? status.queuePartitionKey()
@@ -212,7 +251,7 @@ public final class RunsModule implements AutoCloseable {
         };
     return new Run(
         status.workflowId(),
-        status(status.status()),
+        waiting ? "queued" : status(status.status()),
         status.workflowName(),
         conversation,
         status.status() == WorkflowState.SUCCESS
@@ -220,8 +259,11 @@ public final class RunsModule implements AutoCloseable {
             : Optional.empty(),
         error,
         status.createdAt(),
-        Optional.ofNullable(status.startedAt()),
-        done ? Optional.ofNullable(status.updatedAt()) : Optional.empty(),
+        turn.isPresent() ? turn.get().startedAt() : Optional.ofNullable(status.startedAt()),
+        done
+            ? turn.flatMap(ConversationGate.Turn::finishedAt)
+                .or(() -> Optional.ofNullable(status.updatedAt()))
+            : Optional.empty(),
         steps.stream()
             .map(
                 step ->
@@ -235,17 +277,6 @@ public final class RunsModule implements AutoCloseable {
                                 Duration.between(step.startedAt(), step.completedAt()).toMillis())
                             : Optional.empty()))
             .toList());
-  }
-
-  private int nextOrder() {
-    try (Connection c = dataSource.getConnection();
-        PreparedStatement ps = c.prepareStatement("SELECT nextval('run_order')");
-        ResultSet rs = ps.executeQuery()) {
-      rs.next();
-      return rs.getInt(1);
-    } catch (SQLException e) {
-      throw new IllegalStateException("cannot number the run: " + e.getMessage(), e);
-    }
   }
 
   /** {@code run_} and 32 hex digits of the key's SHA-256: the same key, the same run. */

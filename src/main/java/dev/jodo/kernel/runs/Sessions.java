@@ -45,20 +45,29 @@ final class Sessions {
     return messages;
   }
 
-  /** Appends the run's message and its reply; a second call for the same run changes nothing. */
+  /**
+   * Appends the run's message and its reply, and marks the run finished for its conversation (the
+   * next run may start), in one statement; a second call for the same run changes nothing.
+   */
   void append(String runId, String conversationKey, String text, String reply) {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
-                "INSERT INTO session_messages (conversation_key, run_id, seq, role, content)"
-                    + " VALUES (?, ?, 0, 'user', ?), (?, ?, 1, 'assistant', ?)"
-                    + " ON CONFLICT (run_id, seq) DO NOTHING")) {
+                """
+                WITH appended AS (
+                  INSERT INTO session_messages (conversation_key, run_id, seq, role, content)
+                  VALUES (?, ?, 0, 'user', ?), (?, ?, 1, 'assistant', ?)
+                  ON CONFLICT (run_id, seq) DO NOTHING)
+                UPDATE conversation_runs SET finished_at = now()
+                WHERE run_id = ? AND finished_at IS NULL
+                """)) {
       ps.setString(1, conversationKey);
       ps.setString(2, runId);
       ps.setString(3, text);
       ps.setString(4, conversationKey);
       ps.setString(5, runId);
       ps.setString(6, reply);
+      ps.setString(7, runId);
       ps.executeUpdate();
     } catch (SQLException e) {
       throw new IllegalStateException("cannot append to the session: " + e.getMessage(), e);
