@@ -13,6 +13,7 @@
 #   BENCH_CONVERSATIONS=1000
 #   BENCH_INFLIGHT=1000     runs in flight when the kernel is killed
 #   KERNEL_JAVA_OPTS=       extra JVM options for the kernel (a JFR recording, say)
+#   BENCH_KEEP_LOG=         a file to keep the kernel's log in
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -39,6 +40,7 @@ mkdir -p "$JODO_HOME" "$JODO_CONFIG_DIR"
 FAKE_PID=""
 KERNEL_PID=""
 cleanup() {
+  [ -n "${BENCH_KEEP_LOG:-}" ] && cp "$BENCH_HOME/kernel.log" "$BENCH_KEEP_LOG"
   [ -n "$KERNEL_PID" ] && kill -9 "$KERNEL_PID" 2>/dev/null || true
   [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
   wait 2>/dev/null || true

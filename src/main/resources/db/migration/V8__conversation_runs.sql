@@ -11,7 +11,9 @@ CREATE TABLE conversation_runs (
     -- later runs of its conversation before they are numbered themselves.
     run_order        BIGINT       NOT NULL,
     created_at       TIMESTAMPTZ  NOT NULL DEFAULT now(),
-    -- When its turn came: until then the run shows as queued.
+    -- Set only for a run that had to wait: when it was first found waiting (from then on it
+    -- shows as queued) and when its turn came. A run that never waited writes neither.
+    queued_at        TIMESTAMPTZ,
     started_at       TIMESTAMPTZ,
     -- Set in the same statement as the run's session append: from then on it blocks no one.
     finished_at      TIMESTAMPTZ

@@ -46,7 +46,11 @@ final class ConversationGate {
       ON CONFLICT (run_id) DO NOTHING
       """;
 
-  /** The latest earlier run still in the way; when there is none, the run's turn starts. */
+  /**
+   * The latest earlier run still in the way. A run found waiting for the first time is marked
+   * queued, and a queued run whose turn comes is marked started; a run that never waits writes
+   * nothing (an update of no rows commits nothing), which is most runs.
+   */
   private static final String BLOCKER =
       """
       WITH blocker AS (
@@ -63,14 +67,19 @@ final class ConversationGate {
                    AND earlier.created_at > now() - make_interval(secs => ?)))
         ORDER BY earlier.run_order DESC
         LIMIT 1),
-      turn AS (
+      queued AS (
+        UPDATE conversation_runs SET queued_at = now()
+        WHERE run_id = ? AND queued_at IS NULL AND EXISTS (SELECT 1 FROM blocker)),
+      started AS (
         UPDATE conversation_runs SET started_at = now()
-        WHERE run_id = ? AND started_at IS NULL AND NOT EXISTS (SELECT 1 FROM blocker))
+        WHERE run_id = ? AND queued_at IS NOT NULL AND started_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM blocker))
       SELECT run_id, executor_id FROM blocker
       """;
 
   private static final String STARTED =
-      "SELECT run_id, started_at, finished_at FROM conversation_runs WHERE run_id = ANY (?)";
+      "SELECT run_id, queued_at IS NOT NULL AND started_at IS NULL, started_at, finished_at"
+          + " FROM conversation_runs WHERE run_id = ANY (?)";
 
   private static final String FORGET = "DELETE FROM conversation_runs WHERE run_id = ?";
 
@@ -112,10 +121,11 @@ final class ConversationGate {
   }
 
   /**
-   * A numbered run's turn: when it started (empty while the run waits for it) and when the run
-   * marked itself finished (empty until then, and for a run that failed).
+   * A numbered run's turn. {@code queued}: it is waiting for it now. {@code startedAt}: when a run
+   * that had to wait got its turn (a run that never waited got it when it was accepted). {@code
+   * finishedAt}: when the run marked itself finished (empty until then, and if it failed).
    */
-  record Turn(Optional<Instant> startedAt, Optional<Instant> finishedAt) {}
+  record Turn(boolean queued, Optional<Instant> startedAt, Optional<Instant> finishedAt) {}
 
   /** The turns of these runs; a run the gate never numbered is absent. */
   Map<String, Turn> turns(Collection<String> runIds) {
@@ -128,7 +138,7 @@ final class ConversationGate {
       ps.setArray(1, c.createArrayOf("varchar", runIds.toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          turns.put(rs.getString(1), new Turn(instant(rs, 2), instant(rs, 3)));
+          turns.put(rs.getString(1), new Turn(rs.getBoolean(2), instant(rs, 3), instant(rs, 4)));
         }
       }
     } catch (SQLException e) {
@@ -142,8 +152,8 @@ final class ConversationGate {
   }
 
   /**
-   * The earlier run of the conversation that {@code runId} must wait for, if any; when there is
-   * none, the run's turn is recorded as started.
+   * The earlier run of the conversation that {@code runId} must wait for, if any. Records a run
+   * that waits as queued, and its start once it no longer waits.
    */
   Optional<Blocker> blocker(String runId) {
     try (Connection c = dataSource.getConnection();
@@ -151,6 +161,7 @@ final class ConversationGate {
       ps.setString(1, runId);
       ps.setLong(2, ORPHAN_AFTER.toSeconds());
       ps.setString(3, runId);
+      ps.setString(4, runId);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           return Optional.empty();

@@ -100,9 +100,9 @@ final class MessageWorkflow implements Workflows {
                 }
               },
               "think");
-      steps.runStep(
-          () -> sessions.append(runId, event.conversationKey(), event.text(), reply),
-          "append_session");
+      // Not a step: the append is idempotent (one row per run and position), so a run resumed
+      // after a crash simply appends again, and a checkpoint would cost two more round trips.
+      sessions.append(runId, event.conversationKey(), event.text(), reply);
       log.info("run succeeded");
       return reply;
     } finally {

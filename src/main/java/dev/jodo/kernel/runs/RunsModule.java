@@ -230,8 +230,7 @@ public final class RunsModule implements AutoCloseable {
     boolean done = !status.status().isActive();
     boolean waiting =
         status.status() == WorkflowState.PENDING
-            && turn.isPresent()
-            && turn.get().startedAt().isEmpty();
+            && turn.filter(ConversationGate.Turn::queued).isPresent();
     String conversation =
         status.queuePartitionKey() != null
             ? status.queuePartitionKey()
@@ -259,7 +258,11 @@ public final class RunsModule implements AutoCloseable {
             : Optional.empty(),
         error,
         status.createdAt(),
-        turn.isPresent() ? turn.get().startedAt() : Optional.ofNullable(status.startedAt()),
+        waiting
+            ? Optional.empty()
+            : turn.flatMap(ConversationGate.Turn::startedAt)
+                .or(() -> Optional.ofNullable(status.startedAt()))
+                .or(() -> Optional.of(status.createdAt())),
         done
             ? turn.flatMap(ConversationGate.Turn::finishedAt)
                 .or(() -> Optional.ofNullable(status.updatedAt()))

@@ -91,8 +91,7 @@ class RunsApiTest {
     assertThat(run.path("conversation_key").asText()).isEqualTo("c1");
     assertThat(run.path("created_at").asText()).endsWith("Z");
     assertThat(run.path("finished_at").asText()).endsWith("Z");
-    assertThat(run.path("steps").findValuesAsText("name"))
-        .containsExactly("think", "append_session");
+    assertThat(run.path("steps").findValuesAsText("name")).containsExactly("think");
     assertThat(run.path("steps").findValuesAsText("status")).containsOnly("succeeded");
   }
 
