@@ -106,14 +106,15 @@ public final class RunsModule implements AutoCloseable {
     this.workflows =
         dbos.registerProxy(
             Workflows.class,
-            new MessageWorkflow(
-                () -> self,
-                gateway,
-                new Sessions(dataSource),
-                config.genesisName(),
-                new Semaphore(maxConcurrent, true),
-                Workspace.open(config.workspaceDir(), config.home()),
-                gate));
+            new BuiltInWorkflows(
+                new AgentTurn(
+                    () -> self,
+                    gateway,
+                    new Sessions(dataSource),
+                    config.genesisName(),
+                    new Semaphore(maxConcurrent, true),
+                    Workspace.open(config.workspaceDir(), config.home()),
+                    gate)));
     dbos.launch();
     log.info("durable runs ready (DBOS {}, executor {})", DBOS.version(), executorId);
   }

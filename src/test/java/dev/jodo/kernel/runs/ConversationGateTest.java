@@ -91,8 +91,7 @@ class ConversationGateTest {
     List<Integer> sessionSizes =
         openai.requests().stream().map(r -> r.body().path("messages").size()).sorted().toList();
     for (int i = 0; i < events; i++) {
-      assertThat(sessionSizes.get(i))
-          .isEqualTo(Math.min(2 * i, MessageWorkflow.SESSION_WINDOW) + 2);
+      assertThat(sessionSizes.get(i)).isEqualTo(Math.min(2 * i, AgentTurn.SESSION_WINDOW) + 2);
     }
   }
 

@@ -50,7 +50,7 @@ class LoggingTest {
     LoggingEvent event =
         new LoggingEvent(
             "x",
-            context.getLogger("dev.jodo.kernel.runs.MessageWorkflow"),
+            context.getLogger("dev.jodo.kernel.runs.AgentTurn"),
             Level.INFO,
             "run started",
             null,

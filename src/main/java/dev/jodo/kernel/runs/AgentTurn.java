@@ -1,7 +1,6 @@
 package dev.jodo.kernel.runs;
 
 import dev.dbos.transact.DBOS;
-import dev.dbos.transact.workflow.Workflow;
 import dev.jodo.kernel.gateway.Completion;
 import dev.jodo.kernel.gateway.Gateway;
 import dev.jodo.kernel.gateway.Intent;
@@ -19,16 +18,15 @@ import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
- * The built-in {@code message} workflow: one agent turn, once the conversation's earlier runs have
- * finished. Every side effect is a DBOS step, so a run resumed after a crash replays finished steps
- * from their checkpoints: the gateway is never asked (and billed) twice for a step that completed,
- * and the session gets the reply once.
+ * One agent turn inside a workflow, once the conversation's earlier runs have finished: the
+ * session, the model call, the reply appended. Every model call is a DBOS step, so a run resumed
+ * after a crash replays finished steps from their checkpoints: the gateway is never asked (and
+ * billed) twice for a step that completed, and the session gets the reply once.
  */
-final class MessageWorkflow implements Workflows {
-  private static final Logger log = LoggerFactory.getLogger(MessageWorkflow.class);
+final class AgentTurn {
+  private static final Logger log = LoggerFactory.getLogger(AgentTurn.class);
 
   /** How much of the session goes with each call. */
   static final int SESSION_WINDOW = 40;
@@ -43,7 +41,7 @@ final class MessageWorkflow implements Workflows {
   private final Workspace workspace;
   private final ConversationGate gate;
 
-  MessageWorkflow(
+  AgentTurn(
       Supplier<DBOS> dbos,
       Gateway gateway,
       Sessions sessions,
@@ -60,14 +58,12 @@ final class MessageWorkflow implements Workflows {
     this.slots = slots;
   }
 
-  @Override
-  @Workflow(name = "message")
-  @SuppressWarnings("try") // the MDC entries are held for the body, unreferenced
-  public String message(RunEvent event) {
-    String runId = DBOS.workflowId();
-    try (MDC.MDCCloseable a = MDC.putCloseable("run_id", runId);
-        MDC.MDCCloseable b = MDC.putCloseable("workflow_name", "message");
-        MDC.MDCCloseable c = MDC.putCloseable("conversation_key", event.conversationKey())) {
+  /**
+   * Takes the turn for {@code event} in the run {@code runId} (the calling workflow's) and returns
+   * the reply. Call it from a workflow, with the run's MDC entries set.
+   */
+  String take(String runId, RunEvent event) {
+    try {
       awaitTurn(runId, event.conversationKey());
       log.info("run started");
       DBOS steps = dbos.get();
@@ -103,7 +99,6 @@ final class MessageWorkflow implements Workflows {
       // Not a step: the append is idempotent (one row per run and position), so a run resumed
       // after a crash simply appends again, and a checkpoint would cost two more round trips.
       sessions.append(runId, event.conversationKey(), event.text(), reply);
-      log.info("run succeeded");
       return reply;
     } finally {
       gate.finished(event.conversationKey());
