@@ -22,6 +22,7 @@ import dev.jodo.kernel.platform.http.Json;
 import dev.jodo.kernel.platform.http.Routes;
 import dev.jodo.kernel.runs.RunRoutes;
 import dev.jodo.kernel.runs.RunsModule;
+import dev.jodo.kernel.tools.Tools;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -153,13 +154,13 @@ public final class Kernel implements AutoCloseable {
           new GatewayModule(config, database.dataSource(), options.clock(), metrics, mapper);
       resources.push(gateway);
       // Durable runs first: after a crash, recovery starts before the slower modules load.
-      RunsModule runs =
-          new RunsModule(config, database, gateway.gateway(), config.maxConcurrentRuns());
+      RunsModule runs = new RunsModule(config, database, gateway.gateway(), Tools.NONE);
       resources.push(runs);
       MemoryModule memory =
           new MemoryModule(
               config, database.dataSource(), gateway.gateway(), options.clock(), mapper);
       resources.push(memory);
+      runs.useMemory(memory.service());
       AgentsModule agents =
           new AgentsModule(config, database, tokens, options.clock(), options.sshTimeout());
       resources.push(agents);

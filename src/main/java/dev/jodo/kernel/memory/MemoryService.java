@@ -102,6 +102,9 @@ public final class MemoryService {
         });
     List<String> cleanTags = validateTags(tags, "tags");
     Set<String> models = index.models(space);
+    if (models.isEmpty()) {
+      return new Found(List.of(), BigDecimal.ZERO); // nothing to find: no need to embed the query
+    }
     if (models.size() > 1) {
       throw ApiException.conflict(
           "namespace '"

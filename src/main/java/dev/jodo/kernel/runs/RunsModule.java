@@ -9,9 +9,12 @@ import dev.dbos.transact.workflow.StepInfo;
 import dev.dbos.transact.workflow.WorkflowState;
 import dev.dbos.transact.workflow.WorkflowStatus;
 import dev.jodo.kernel.gateway.Gateway;
+import dev.jodo.kernel.memory.MemoryService;
+import dev.jodo.kernel.memory.index.MemoryIndex;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.config.KernelConfig;
 import dev.jodo.kernel.platform.db.Database;
+import dev.jodo.kernel.tools.Tools;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +30,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -58,6 +62,9 @@ public final class RunsModule implements AutoCloseable {
    */
   static final String LEGACY_QUEUE = "jodo-runs";
 
+  /** A recall query is the message's beginning (the memory search takes at most 32 KiB). */
+  static final int RECALL_QUERY_CHARS = 4000;
+
   /** The workflows an event {@code type} may name. */
   static final Set<String> WORKFLOWS = Set.of("message");
 
@@ -80,8 +87,9 @@ public final class RunsModule implements AutoCloseable {
   private final DBOS dbos;
   private final Workflows workflows;
   private final ConversationGate gate;
+  private final CompletableFuture<AgentTurn.Recall> recall = new CompletableFuture<>();
 
-  public RunsModule(KernelConfig config, Database database, Gateway gateway, int maxConcurrent) {
+  public RunsModule(KernelConfig config, Database database, Gateway gateway, Tools tools) {
     DataSource dataSource = database.dataSource();
     String executorId = executorId(config.home());
     this.gate = new ConversationGate(dataSource, executorId);
@@ -112,11 +120,40 @@ public final class RunsModule implements AutoCloseable {
                     gateway,
                     new Sessions(dataSource),
                     config.genesisName(),
-                    new Semaphore(maxConcurrent, true),
+                    new Semaphore(config.runs().maxConcurrent(), true),
                     Workspace.open(config.workspaceDir(), config.home()),
-                    gate)));
+                    gate,
+                    tools,
+                    config.runs(),
+                    recall)));
     dbos.launch();
     log.info("durable runs ready (DBOS {}, executor {})", DBOS.version(), executorId);
+  }
+
+  /**
+   * Gives the agent turns their memory, once the memory module is up (it starts after this module,
+   * so that runs interrupted by a crash resume sooner; a turn waits for it). Recall searches the
+   * agent's own namespace, and costs nothing while that holds no memories.
+   */
+  public void useMemory(MemoryService memory) {
+    recall.complete(
+        (agent, text) ->
+            memory
+                .search(
+                    agent,
+                    Optional.empty(),
+                    text.length() > RECALL_QUERY_CHARS
+                        ? text.substring(0, RECALL_QUERY_CHARS)
+                        : text,
+                    AgentTurn.RECALLED,
+                    List.of(),
+                    Optional.empty(),
+                    Optional.empty(),
+                    MemoryIndex.Mode.HYBRID)
+                .hits()
+                .stream()
+                .map(MemoryIndex.Hit::content)
+                .toList());
   }
 
   /**

@@ -6,15 +6,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * Seed 001's workspace contract ({@code JODO_WORKSPACE_DIR}, default {@code JODO_HOME/workspace}):
  * the user's overrides of the agent's system prompt. {@code SYSTEM.md} replaces the built-in
- * prompt, {@code APPEND_SYSTEM.md} is appended to it, and {@code AGENTS.md} files (the global one
- * in {@code JODO_HOME}, then the workspace's) are loaded as context. The files are read for every
- * turn, so an edit applies to the next run without a restart.
+ * prompt, {@code APPEND_SYSTEM.md} is appended to it, {@code AGENTS.md} files (the global one in
+ * {@code JODO_HOME}, those of the workspace's parent directories, outermost first, then the
+ * workspace's) are loaded as context, and the skills under {@code skills/} are listed by their
+ * descriptions. The files are read for every turn, so an edit applies to the next run without a
+ * restart.
  */
 final class Workspace {
   static final String BUILT_IN_PROMPT =
@@ -31,7 +36,10 @@ final class Workspace {
       - `APPEND_SYSTEM.md`: appended to the system prompt.
       - `AGENTS.md`: your policies and conventions, loaded as context (a global one may also live
         in JODO_HOME/AGENTS.md).
-      - `workflows/`, `skills/`, `prompts/`, `tools/`: for the next features (see docs/runs.md).
+      - `skills/<name>/SKILL.md`: a skill (Agent Skills format: front matter with `name` and
+        `description`); the agent sees each skill's description.
+      - `tools/<name>/tool.yaml`: a tool the agent may call (see docs/tools.md).
+      - `workflows/`, `prompts/`: see docs/runs.md.
       """;
 
   private final Path dir;
@@ -62,22 +70,104 @@ final class Workspace {
     return dir;
   }
 
+  /** A skill of the workspace: its name, what it is for, and where its instructions are. */
+  record Skill(String name, String description, String path) {}
+
   /** The system prompt for a turn, with the workspace's replacement, addition and context. */
   String systemPrompt() {
     StringBuilder prompt =
         new StringBuilder(read(dir.resolve("SYSTEM.md")).orElse(BUILT_IN_PROMPT));
     read(dir.resolve("APPEND_SYSTEM.md")).ifPresent(text -> prompt.append("\n\n").append(text));
     List<String> contexts = new ArrayList<>();
-    read(home.resolve("AGENTS.md"))
-        .ifPresent(text -> contexts.add("## AGENTS.md (global)\n\n" + text));
-    if (!home.resolve("AGENTS.md").equals(dir.resolve("AGENTS.md"))) {
+    Path global = home.resolve("AGENTS.md");
+    read(global).ifPresent(text -> contexts.add("## AGENTS.md (global)\n\n" + text));
+    List<Path> parents = new ArrayList<>();
+    for (Path p = dir.toAbsolutePath().normalize().getParent(); p != null; p = p.getParent()) {
+      parents.add(0, p.resolve("AGENTS.md"));
+    }
+    for (Path file : parents) {
+      if (!file.equals(global.toAbsolutePath().normalize())) {
+        read(file).ifPresent(text -> contexts.add("## " + file + "\n\n" + text));
+      }
+    }
+    if (!global.toAbsolutePath().normalize().equals(dir.resolve("AGENTS.md").toAbsolutePath())) {
       read(dir.resolve("AGENTS.md"))
           .ifPresent(text -> contexts.add("## AGENTS.md (workspace)\n\n" + text));
     }
     if (!contexts.isEmpty()) {
       prompt.append("\n\n# Context\n\n").append(String.join("\n\n", contexts));
     }
+    List<Skill> skills = skills();
+    if (!skills.isEmpty()) {
+      prompt.append("\n\n# Skills\n\nSkills in the workspace, by what they are for:\n");
+      for (Skill skill : skills) {
+        prompt
+            .append("\n- ")
+            .append(skill.name())
+            .append(": ")
+            .append(skill.description())
+            .append(" (")
+            .append(skill.path())
+            .append(")");
+      }
+    }
     return prompt.toString();
+  }
+
+  /**
+   * The skills: {@code skills/<name>/SKILL.md}, in name order. The description is the front
+   * matter's {@code description} (or, without front matter, the first line of text).
+   */
+  List<Skill> skills() {
+    Path root = dir.resolve("skills");
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    List<Skill> skills = new ArrayList<>();
+    try (Stream<Path> entries = Files.list(root)) {
+      for (Path folder : entries.sorted().toList()) {
+        Path file = folder.resolve("SKILL.md");
+        Optional<String> text = read(file);
+        if (text.isEmpty()) {
+          continue;
+        }
+        Map<String, String> front = frontMatter(text.get());
+        String name = front.getOrDefault("name", folder.getFileName().toString());
+        String description =
+            front.getOrDefault(
+                "description",
+                text.get().lines().filter(l -> !l.isBlank()).findFirst().orElse("").strip());
+        skills.add(new Skill(name, description, dir.relativize(file).toString()));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list the skills in " + root, e);
+    }
+    return skills;
+  }
+
+  /** The simple {@code key: value} lines between a leading {@code ---} and the next one. */
+  private static Map<String, String> frontMatter(String text) {
+    Map<String, String> fields = new LinkedHashMap<>();
+    List<String> lines = text.lines().toList();
+    if (lines.isEmpty() || !lines.get(0).strip().equals("---")) {
+      return fields;
+    }
+    for (String line : lines.subList(1, lines.size())) {
+      if (line.strip().equals("---")) {
+        return fields;
+      }
+      int colon = line.indexOf(':');
+      if (colon > 0 && !Character.isWhitespace(line.charAt(0))) {
+        String value = line.substring(colon + 1).strip();
+        if (value.length() >= 2
+            && (value.startsWith("\"") && value.endsWith("\"")
+                || value.startsWith("'") && value.endsWith("'"))) {
+          value = value.substring(1, value.length() - 1);
+        }
+        fields.put(line.substring(0, colon).strip(), value);
+      }
+    }
+    return Map.of(); // no closing ---: not front matter
   }
 
   private static Optional<String> read(Path file) {

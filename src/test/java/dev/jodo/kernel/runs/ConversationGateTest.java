@@ -86,12 +86,12 @@ class ConversationGateTest {
     List<String> bySession = query("SELECT run_id FROM session_messages WHERE seq = 0 ORDER BY id");
     assertThat(bySession).containsExactlyElementsOf(byNumber).hasSize(events);
     assertThat(query("SELECT run_id FROM conversation_runs WHERE finished_at IS NULL")).isEmpty();
-    // Each model call saw the session before it (2 messages per earlier run, up to the window),
-    // the system prompt and its own message.
+    // Each model call saw the session before it (2 messages per earlier run), the system prompt
+    // and its own message.
     List<Integer> sessionSizes =
         openai.requests().stream().map(r -> r.body().path("messages").size()).sorted().toList();
     for (int i = 0; i < events; i++) {
-      assertThat(sessionSizes.get(i)).isEqualTo(Math.min(2 * i, AgentTurn.SESSION_WINDOW) + 2);
+      assertThat(sessionSizes.get(i)).isEqualTo(2 * i + 2);
     }
   }
 

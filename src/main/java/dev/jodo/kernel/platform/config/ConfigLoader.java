@@ -147,8 +147,13 @@ public final class ConfigLoader {
     RoutingConfig routing = RoutingSection.read(root.object("routing"), providers, problems);
     QuotaConfig quotas = QuotaSection.read(root.object("quotas"));
     ConfigNode runsNode = root.object("runs");
-    runsNode.allowOnly(java.util.Set.of("max_concurrent"));
-    int maxConcurrentRuns = runsNode.integer("max_concurrent", 16, 1, 1024);
+    runsNode.allowOnly(java.util.Set.of("max_concurrent", "max_turns", "compact_after_tokens"));
+    RunsConfig runs =
+        new RunsConfig(
+            runsNode.integer("max_concurrent", RunsConfig.DEFAULTS.maxConcurrent(), 1, 1024),
+            runsNode.integer("max_turns", RunsConfig.DEFAULTS.maxTurns(), 1, 100),
+            runsNode.integer(
+                "compact_after_tokens", RunsConfig.DEFAULTS.compactAfterTokens(), 500, 1_000_000));
     ConfigNode memoryNode = root.object("memory");
     memoryNode.allowOnly(java.util.Set.of("embedder", "gateway_model"));
     MemoryConfig memory =
@@ -210,7 +215,7 @@ public final class ConfigLoader {
         routing,
         quotas,
         memory,
-        maxConcurrentRuns,
+        runs,
         workspaceDir(),
         genesis,
         warnings,

@@ -28,7 +28,7 @@ public record KernelConfig(
     RoutingConfig routing,
     QuotaConfig quotas,
     MemoryConfig memory,
-    int maxConcurrentRuns,
+    RunsConfig runs,
     Path workspaceDir,
     JsonNode genesis,
     List<String> warnings,
@@ -38,6 +38,11 @@ public record KernelConfig(
     providers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(providers));
     agents = List.copyOf(agents);
     warnings = List.copyOf(warnings);
+  }
+
+  /** How many of this kernel's runs call a model at once ({@code runs.max_concurrent}). */
+  public int maxConcurrentRuns() {
+    return runs.maxConcurrent();
   }
 
   /** The genesis agent's name, from {@code genesis.yaml} in lowercase ("Jodo" → "jodo"). */
@@ -69,7 +74,7 @@ public record KernelConfig(
         routing,
         quotas,
         memory,
-        maxConcurrentRuns,
+        runs,
         workspaceDir,
         genesis,
         warnings,
@@ -95,7 +100,7 @@ public record KernelConfig(
         routing,
         quotas,
         memory,
-        maxConcurrentRuns,
+        runs,
         workspaceDir,
         genesis,
         warnings,

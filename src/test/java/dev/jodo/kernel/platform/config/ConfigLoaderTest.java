@@ -407,13 +407,23 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void runsMaxConcurrentHasADefaultAndARange() {
-    assertThat(load("kernel: {port: 8080}\n", Map.of()).maxConcurrentRuns()).isEqualTo(16);
-    assertThat(load("runs: {max_concurrent: 4}\n", Map.of()).maxConcurrentRuns()).isEqualTo(4);
-    assertThat(problems("runs: {max_concurrent: 0, parallel: 2}\n", Map.of()))
+  void theRunsSectionHasDefaultsAndRanges() {
+    assertThat(load("kernel: {port: 8080}\n", Map.of()).runs()).isEqualTo(RunsConfig.DEFAULTS);
+    assertThat(
+            load("runs: {max_concurrent: 4, max_turns: 3, compact_after_tokens: 2000}\n", Map.of())
+                .runs())
+        .isEqualTo(new RunsConfig(4, 3, 2000));
+    assertThat(
+            problems(
+                "runs: {max_concurrent: 0, parallel: 2, max_turns: 0, compact_after_tokens: 10}\n",
+                Map.of()))
         .containsExactlyInAnyOrder(
             "config.yaml: runs.max_concurrent: '0' is out of range; use a value from 1 to 1024",
-            "config.yaml: runs.parallel: unknown key; known keys here are max_concurrent");
+            "config.yaml: runs.max_turns: '0' is out of range; use a value from 1 to 100",
+            "config.yaml: runs.compact_after_tokens: '10' is out of range; use a value from 500"
+                + " to 1000000",
+            "config.yaml: runs.parallel: unknown key; known keys here are compact_after_tokens,"
+                + " max_concurrent, max_turns");
   }
 
   @Test

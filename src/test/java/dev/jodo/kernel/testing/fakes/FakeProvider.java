@@ -10,6 +10,8 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -58,6 +60,7 @@ public final class FakeProvider implements AutoCloseable {
   private final AtomicInteger maxInFlight = new AtomicInteger();
   private final AtomicInteger streamsAbortedByClient = new AtomicInteger();
   private Script.Draft draft;
+  private final Deque<Script.ScriptedToolCall> toolCallsOnce = new ArrayDeque<>();
   private int failStatus;
   private int failuresLeft;
 
@@ -123,6 +126,12 @@ public final class FakeProvider implements AutoCloseable {
     return this;
   }
 
+  /** The next request (after any queued before it) calls this tool; later ones answer as set. */
+  public synchronized FakeProvider toolCallOnce(String id, String name, String argumentsJson) {
+    toolCallsOnce.add(new Script.ScriptedToolCall(id, name, argumentsJson));
+    return this;
+  }
+
   /** The next {@code times} requests (-1: all) fail with {@code status}; 429 adds Retry-After. */
   public synchronized FakeProvider failWith(int status, int times) {
     failStatus = status;
@@ -174,6 +183,7 @@ public final class FakeProvider implements AutoCloseable {
 
   public synchronized void reset() {
     draft = new Script.Draft(kind);
+    toolCallsOnce.clear();
     failStatus = 0;
     failuresLeft = 0;
     requests.clear();
@@ -211,7 +221,17 @@ public final class FakeProvider implements AutoCloseable {
   }
 
   private synchronized Script script() {
-    return draft.freeze();
+    Script.ScriptedToolCall once = toolCallsOnce.poll();
+    if (once == null) {
+      return draft.freeze();
+    }
+    Script.ScriptedToolCall usual = draft.toolCall;
+    draft.toolCall = once;
+    try {
+      return draft.freeze();
+    } finally {
+      draft.toolCall = usual;
+    }
   }
 
   private void handle(HttpExchange raw) throws IOException {
