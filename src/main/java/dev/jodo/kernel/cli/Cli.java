@@ -30,7 +30,8 @@ import picocli.CommandLine.IVersionProvider;
       ConfigCommand.class,
       MemoryCommand.class,
       AskCommand.class,
-      RunsCommand.class
+      RunsCommand.class,
+      WorkflowsCommand.class
     },
     footer = {
       "",

@@ -63,9 +63,12 @@ final class AgentTurn {
   /** What one model call gave: an answer, or tools to call first. */
   record Thought(String content, List<ToolCall> toolCalls) {}
 
-  /** The memories recalled for a message, as plain texts. */
-  interface Recall {
-    List<String> memories(Principal agent, String text);
+  /** The agent's long-term memory, as turns and workflow steps use it. */
+  interface Memory {
+    /** The texts of the memories that best match {@code text}. */
+    List<String> recall(Principal agent, String text, int limit);
+
+    void remember(Principal agent, String content, List<String> tags);
   }
 
   private final Supplier<DBOS> dbos;
@@ -77,7 +80,7 @@ final class AgentTurn {
   private final ConversationGate gate;
   private final Tools tools;
   private final RunsConfig limits;
-  private final CompletableFuture<Recall> recall;
+  private final CompletableFuture<Memory> memory;
   private final ObjectMapper json = Json.newMapper();
 
   AgentTurn(
@@ -90,7 +93,7 @@ final class AgentTurn {
       ConversationGate gate,
       Tools tools,
       RunsConfig limits,
-      CompletableFuture<Recall> recall) {
+      CompletableFuture<Memory> memory) {
     this.dbos = dbos;
     this.gateway = gateway;
     this.sessions = sessions;
@@ -100,7 +103,7 @@ final class AgentTurn {
     this.gate = gate;
     this.tools = tools;
     this.limits = limits;
-    this.recall = recall;
+    this.memory = memory;
   }
 
   /**
@@ -108,64 +111,130 @@ final class AgentTurn {
    * the answer. Call it from a workflow, with the run's MDC entries set.
    */
   String take(String runId, RunEvent event) {
-    String conversation = event.conversationKey();
     try {
-      awaitTurn(runId, conversation);
+      awaitTurn(runId, event.conversationKey());
       log.info("run started");
-      DBOS steps = dbos.get();
-      Sessions.Session session = sessions.load(conversation, runId);
-      Optional<String> summary = session.summary();
-      List<Sessions.Entry> history = session.messages();
-      if (estimatedTokens(summary, history) > limits.compactAfterTokens()
-          && history.size() > KEEP_AFTER_COMPACTION) {
-        List<Sessions.Entry> older = history.subList(0, history.size() - KEEP_AFTER_COMPACTION);
-        Optional<String> before = summary;
-        String compacted = steps.runStep(() -> summarize(before, older), "compact");
-        sessions.compact(runId, conversation, compacted, older.get(older.size() - 1).id());
-        log.info("session compacted: {} messages summarized", older.size());
-        summary = Optional.of(compacted);
-        history = history.subList(older.size(), history.size());
-      }
-
-      String system = systemPrompt(summary, recalled(event.text()));
-      List<ToolSpec> offered = tools.offered();
-      List<ChatMessage> messages = new ArrayList<>();
-      for (Sessions.Entry entry : history) {
-        messages.add(
-            entry.role().equals("assistant")
-                ? ChatMessage.assistant(entry.content())
-                : ChatMessage.user(entry.content()));
-      }
-      messages.add(ChatMessage.user(event.text()));
-
-      String answer;
-      for (int call = 1; ; call++) {
-        if (call > limits.maxTurns()) {
-          throw new IllegalStateException(
-              "the agent asked for tools "
-                  + limits.maxTurns()
-                  + " times without answering (runs.max_turns is "
-                  + limits.maxTurns()
-                  + "); raise it in config.yaml if its work needs more steps");
-        }
-        List<ChatMessage> sofar = List.copyOf(messages);
-        Thought thought = read(steps.runStep(() -> think(system, sofar, offered), "think"));
-        if (thought.toolCalls().isEmpty()) {
-          answer = thought.content() == null ? "" : thought.content();
-          break;
-        }
-        messages.add(new ChatMessage("assistant", thought.content(), thought.toolCalls(), null));
-        for (ToolCall toolCall : thought.toolCalls()) {
-          String result = steps.runStep(() -> use(runId, toolCall), "tool:" + toolCall.name());
-          messages.add(ChatMessage.tool(toolCall.id(), result));
-        }
-      }
-      // Not a step: the append is idempotent (one row per run and position), so a run resumed
-      // after a crash simply appends again, and a checkpoint would cost two more round trips.
-      sessions.append(runId, conversation, event.text(), answer);
-      return answer;
+      return answer(runId, event.conversationKey(), event.text(), 0, true);
     } finally {
-      gate.finished(conversation);
+      gate.finished(event.conversationKey());
+    }
+  }
+
+  /**
+   * The agent's answer to {@code text} in the conversation, with its session, memories and tools;
+   * the message and the answer are appended to the session at positions {@code seq} and {@code seq
+   * + 1} of the run, and with {@code finish} the run is marked finished in the same statement. The
+   * caller holds the conversation's turn.
+   */
+  String answer(String runId, String conversation, String text, int seq, boolean finish) {
+    DBOS steps = dbos.get();
+    Sessions.Session session = sessions.load(conversation, runId, seq);
+    Optional<String> summary = session.summary();
+    List<Sessions.Entry> history = session.messages();
+    if (estimatedTokens(summary, history) > limits.compactAfterTokens()
+        && history.size() > KEEP_AFTER_COMPACTION) {
+      List<Sessions.Entry> older = history.subList(0, history.size() - KEEP_AFTER_COMPACTION);
+      Optional<String> before = summary;
+      String compacted = steps.runStep(() -> summarize(before, older), "compact");
+      sessions.compact(runId, conversation, compacted, older.get(older.size() - 1).id());
+      log.info("session compacted: {} messages summarized", older.size());
+      summary = Optional.of(compacted);
+      history = history.subList(older.size(), history.size());
+    }
+
+    String system = systemPrompt(summary, recall(text, RECALLED));
+    List<ToolSpec> offered = tools.offered();
+    List<ChatMessage> messages = new ArrayList<>();
+    for (Sessions.Entry entry : history) {
+      messages.add(
+          entry.role().equals("assistant")
+              ? ChatMessage.assistant(entry.content())
+              : ChatMessage.user(entry.content()));
+    }
+    messages.add(ChatMessage.user(text));
+
+    String answer;
+    for (int call = 1; ; call++) {
+      if (call > limits.maxTurns()) {
+        throw new IllegalStateException(
+            "the agent asked for tools "
+                + limits.maxTurns()
+                + " times without answering (runs.max_turns is "
+                + limits.maxTurns()
+                + "); raise it in config.yaml if its work needs more steps");
+      }
+      List<ChatMessage> sofar = List.copyOf(messages);
+      Thought thought = read(steps.runStep(() -> think(system, sofar, offered), "think"));
+      if (thought.toolCalls().isEmpty()) {
+        answer = thought.content() == null ? "" : thought.content();
+        break;
+      }
+      messages.add(new ChatMessage("assistant", thought.content(), thought.toolCalls(), null));
+      for (ToolCall toolCall : thought.toolCalls()) {
+        messages.add(ChatMessage.tool(toolCall.id(), useTool(runId, toolCall)));
+      }
+    }
+    // Not a step: the append is idempotent (one row per run and position), so a run resumed
+    // after a crash simply appends again, and a checkpoint would cost two more round trips.
+    sessions.append(runId, conversation, text, answer, seq, finish);
+    return answer;
+  }
+
+  /** One model call without session or tools (a workflow's {@code think} step): its answer. */
+  String ask(String prompt) {
+    String system = workspace.systemPrompt();
+    List<ChatMessage> messages = List.of(ChatMessage.user(prompt));
+    Thought thought = read(dbos.get().runStep(() -> think(system, messages, List.of()), "think"));
+    return thought.content() == null ? "" : thought.content();
+  }
+
+  /** One tool call as a step; what the model reads back (an error says so). */
+  String useTool(String runId, ToolCall call) {
+    return dbos.get().runStep(() -> use(runId, call), "tool:" + call.name());
+  }
+
+  /** Stores a memory in the agent's namespace, as a step (once per run, however replayed). */
+  void remember(String content, List<String> tags) {
+    dbos.get()
+        .runStep(
+            () -> {
+              memory().remember(agent, content, tags);
+              return "stored";
+            },
+            "remember");
+  }
+
+  /** The memories that best match {@code text}; none when recall fails (the turn goes on). */
+  List<String> recall(String text, int limit) {
+    if (text == null || text.isBlank()) {
+      return List.of();
+    }
+    try {
+      return memory().recall(agent, text, limit);
+    } catch (RuntimeException e) {
+      log.warn("no memories recalled: {}", e.getMessage());
+      return List.of();
+    }
+  }
+
+  /** Marks the run finished for its conversation and lets the next run of it start. */
+  void finish(String runId, String conversation) {
+    gate.markFinished(runId);
+  }
+
+  /** Wakes the conversation's waiting runs on this kernel (after a run finished or failed). */
+  void released(String conversation) {
+    gate.finished(conversation);
+  }
+
+  private Memory memory() {
+    try {
+      return memory.get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("stopped while waiting for the memory module", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("the memory module is not ready: " + e, e);
     }
   }
 
@@ -235,22 +304,6 @@ final class AgentTurn {
     }
   }
 
-  /** The memories recalled for the message; none when recall fails (the turn goes on). */
-  private List<String> recalled(String text) {
-    if (text == null || text.isBlank()) {
-      return List.of();
-    }
-    try {
-      return recall.get(30, TimeUnit.SECONDS).memories(agent, text);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("stopped while recalling memories", e);
-    } catch (ExecutionException | TimeoutException | RuntimeException e) {
-      log.warn("no memories recalled: {}", e.getMessage());
-      return List.of();
-    }
-  }
-
   private String systemPrompt(Optional<String> summary, List<String> memories) {
     StringBuilder system = new StringBuilder(workspace.systemPrompt());
     if (!memories.isEmpty()) {
@@ -274,7 +327,7 @@ final class AgentTurn {
    * Waits until the earlier runs of the conversation have finished. Not a step: it changes nothing,
    * and a run resumed after a crash must wait again for whatever is still unfinished.
    */
-  private void awaitTurn(String runId, String conversationKey) {
+  void awaitTurn(String runId, String conversationKey) {
     try {
       gate.awaitTurn(runId, conversationKey);
     } catch (InterruptedException e) {

@@ -190,6 +190,20 @@ final class ConversationGate {
     }
   }
 
+  /** Marks the run finished for its conversation: from now on it blocks no one. */
+  void markFinished(String runId) {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "UPDATE conversation_runs SET finished_at = now()"
+                    + " WHERE run_id = ? AND finished_at IS NULL")) {
+      ps.setString(1, runId);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot mark the run finished: " + e.getMessage(), e);
+    }
+  }
+
   /** A run of the conversation finished here: its waiters look again now. */
   void finished(String conversationKey) {
     Waiters here = waiters.get(conversationKey);

@@ -12,6 +12,7 @@ import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -63,13 +64,10 @@ public final class RunRoutes implements Routes {
               + "; use 1");
     }
     String type = requiredText(body, "type", "the workflow to run, e.g. \"message\"");
-    if (!RunsModule.WORKFLOWS.contains(type)) {
+    List<String> workflows = runs.workflowNames();
+    if (!workflows.contains(type)) {
       throw ApiException.invalidField(
-          "type",
-          "'"
-              + type
-              + "' is not a workflow; use one of "
-              + String.join(", ", RunsModule.WORKFLOWS));
+          "type", "'" + type + "' is not a workflow; use one of " + String.join(", ", workflows));
     }
     String conversation =
         requiredText(body, "conversation_key", "say which conversation, e.g. \"cli:default\"");

@@ -6,11 +6,13 @@ import dev.dbos.transact.config.DBOSConfig;
 import dev.dbos.transact.workflow.ListWorkflowsInput;
 import dev.dbos.transact.workflow.Queue;
 import dev.dbos.transact.workflow.StepInfo;
+import dev.dbos.transact.workflow.WorkflowSchedule;
 import dev.dbos.transact.workflow.WorkflowState;
 import dev.dbos.transact.workflow.WorkflowStatus;
 import dev.jodo.kernel.gateway.Gateway;
 import dev.jodo.kernel.memory.MemoryService;
 import dev.jodo.kernel.memory.index.MemoryIndex;
+import dev.jodo.kernel.platform.auth.Principal;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.config.KernelConfig;
 import dev.jodo.kernel.platform.db.Database;
@@ -29,9 +31,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,8 +71,14 @@ public final class RunsModule implements AutoCloseable {
   /** A recall query is the message's beginning (the memory search takes at most 32 KiB). */
   static final int RECALL_QUERY_CHARS = 4000;
 
-  /** The workflows an event {@code type} may name. */
+  /** The built-in workflows an event {@code type} may name (a workspace file may override one). */
   static final Set<String> WORKFLOWS = Set.of("message");
+
+  /** Schedules are named after their workflow with this prefix, so the kernel knows its own. */
+  static final String SCHEDULE_PREFIX = "jodo-workflow:";
+
+  /** How often the workflow files are checked for schedule changes. */
+  static final int SCHEDULE_CHECK_SECONDS = 5;
 
   /** What {@code GET /v1/runs/{id}} shows. */
   public record Run(
@@ -87,7 +99,10 @@ public final class RunsModule implements AutoCloseable {
   private final DBOS dbos;
   private final Workflows workflows;
   private final ConversationGate gate;
-  private final CompletableFuture<AgentTurn.Recall> recall = new CompletableFuture<>();
+  private final WorkflowFiles files;
+  private final ScheduledExecutorService scheduleWatch;
+  private volatile List<WorkflowSchedule> applied = List.of();
+  private final CompletableFuture<AgentTurn.Memory> memory = new CompletableFuture<>();
 
   public RunsModule(KernelConfig config, Database database, Gateway gateway, Tools tools) {
     DataSource dataSource = database.dataSource();
@@ -111,6 +126,8 @@ public final class RunsModule implements AutoCloseable {
             .withPriorityEnabled(true)
             .withPollingInterval(Duration.ofSeconds(2)));
     DBOS self = dbos;
+    Workspace workspace = Workspace.open(config.workspaceDir(), config.home());
+    this.files = new WorkflowFiles(workspace.directory().resolve("workflows"));
     this.workflows =
         dbos.registerProxy(
             Workflows.class,
@@ -121,12 +138,23 @@ public final class RunsModule implements AutoCloseable {
                     new Sessions(dataSource),
                     config.genesisName(),
                     new Semaphore(config.runs().maxConcurrent(), true),
-                    Workspace.open(config.workspaceDir(), config.home()),
+                    workspace,
                     gate,
                     tools,
                     config.runs(),
-                    recall)));
+                    memory),
+                files,
+                (event, key) -> submit(event, Optional.of(key))));
     dbos.launch();
+    applySchedules();
+    this.scheduleWatch =
+        Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("jodo-workflow-schedules").daemon(true).factory());
+    scheduleWatch.scheduleWithFixedDelay(
+        this::applySchedulesIfChanged,
+        SCHEDULE_CHECK_SECONDS,
+        SCHEDULE_CHECK_SECONDS,
+        TimeUnit.SECONDS);
     log.info("durable runs ready (DBOS {}, executor {})", DBOS.version(), executorId);
   }
 
@@ -135,17 +163,19 @@ public final class RunsModule implements AutoCloseable {
    * so that runs interrupted by a crash resume sooner; a turn waits for it). Recall searches the
    * agent's own namespace, and costs nothing while that holds no memories.
    */
-  public void useMemory(MemoryService memory) {
-    recall.complete(
-        (agent, text) ->
-            memory
+  public void useMemory(MemoryService service) {
+    memory.complete(
+        new AgentTurn.Memory() {
+          @Override
+          public List<String> recall(Principal agent, String text, int limit) {
+            return service
                 .search(
                     agent,
                     Optional.empty(),
                     text.length() > RECALL_QUERY_CHARS
                         ? text.substring(0, RECALL_QUERY_CHARS)
                         : text,
-                    AgentTurn.RECALLED,
+                    limit,
                     List.of(),
                     Optional.empty(),
                     Optional.empty(),
@@ -153,7 +183,14 @@ public final class RunsModule implements AutoCloseable {
                 .hits()
                 .stream()
                 .map(MemoryIndex.Hit::content)
-                .toList());
+                .toList();
+          }
+
+          @Override
+          public void remember(Principal agent, String content, List<String> tags) {
+            service.store(agent, Optional.empty(), content, tags, "workflow");
+          }
+        });
   }
 
   /**
@@ -161,7 +198,8 @@ public final class RunsModule implements AutoCloseable {
    * The same {@code idempotencyKey} always gives the same run, started once.
    */
   public String submit(RunEvent event, Optional<String> idempotencyKey) {
-    if (!WORKFLOWS.contains(event.type())) {
+    Optional<WorkflowFile> declared = files.current().get(event.type());
+    if (declared.isEmpty() && !WORKFLOWS.contains(event.type())) {
       throw new IllegalArgumentException("no workflow " + event.type());
     }
     String runId =
@@ -174,7 +212,13 @@ public final class RunsModule implements AutoCloseable {
         new StartWorkflowOptions(runId)
             .withAttributes(Map.of("conversation_key", event.conversationKey()));
     try {
-      dbos.startWorkflow(() -> workflows.message(event), options);
+      if (declared.isPresent()) {
+        // A workspace file wins over a built-in workflow of the same name.
+        WorkflowFile file = declared.get();
+        dbos.startWorkflow(() -> workflows.workflow(file.name(), file.source(), event), options);
+      } else {
+        dbos.startWorkflow(() -> workflows.message(event), options);
+      }
     } catch (RuntimeException e) {
       if (dbos.getWorkflowStatus(runId).isEmpty()) {
         gate.forget(runId);
@@ -182,6 +226,71 @@ public final class RunsModule implements AutoCloseable {
       throw e;
     }
     return runId;
+  }
+
+  /** The workflows an event may name now: the built-in ones and the workspace's valid files. */
+  public List<String> workflowNames() {
+    Set<String> names = new TreeSet<>(WORKFLOWS);
+    names.addAll(files.current().workflows().keySet());
+    return List.copyOf(names);
+  }
+
+  /** What {@code jodo workflows check} reports: the valid workflows, and the files' problems. */
+  public record WorkflowCheck(List<String> workflows, List<String> problems) {}
+
+  /** Reads the workflow files of the workspace {@code workspaceDir}, as a kernel would. */
+  public static WorkflowCheck checkWorkflows(Path workspaceDir) {
+    WorkflowFiles.Snapshot snapshot = WorkflowFiles.check(workspaceDir.resolve("workflows"));
+    return new WorkflowCheck(
+        snapshot.workflows().values().stream()
+            .map(w -> w.name() + w.schedule().map(c -> " (schedule " + c + ")").orElse(""))
+            .sorted()
+            .toList(),
+        snapshot.problems().stream().map(Object::toString).toList());
+  }
+
+  /** The problems of the workspace's workflow files (those files are not loaded). */
+  public List<String> workflowProblems() {
+    return files.current().problems().stream().map(Object::toString).toList();
+  }
+
+  /** Gives DBOS the schedules of the workflow files, once they differ from those it has. */
+  private void applySchedulesIfChanged() {
+    try {
+      applySchedules();
+    } catch (RuntimeException e) {
+      log.warn("cannot apply the workflow schedules: {}", e.getMessage());
+    }
+  }
+
+  private synchronized void applySchedules() {
+    List<WorkflowSchedule> wanted =
+        files.current().workflows().values().stream()
+            .filter(w -> w.schedule().isPresent())
+            .map(
+                w ->
+                    new WorkflowSchedule(
+                            SCHEDULE_PREFIX + w.name(),
+                            "scheduled",
+                            BuiltInWorkflows.class.getName(),
+                            w.schedule().get())
+                        .withContext(w.name()))
+            .toList();
+    if (wanted.equals(applied)) {
+      return;
+    }
+    Set<String> keep = new TreeSet<>();
+    wanted.forEach(s -> keep.add(s.scheduleName()));
+    for (WorkflowSchedule old : dbos.listSchedules(null, null, null)) {
+      if (old.scheduleName().startsWith(SCHEDULE_PREFIX) && !keep.contains(old.scheduleName())) {
+        dbos.deleteSchedule(old.scheduleName());
+      }
+    }
+    if (!wanted.isEmpty()) {
+      dbos.applySchedules(wanted);
+    }
+    applied = wanted;
+    log.info("workflow schedules: {}", keep.isEmpty() ? "none" : String.join(", ", keep));
   }
 
   /** The run, or empty if there is none with this id. */
@@ -353,6 +462,7 @@ public final class RunsModule implements AutoCloseable {
 
   @Override
   public void close() {
+    scheduleWatch.shutdownNow();
     dbos.shutdown();
   }
 }

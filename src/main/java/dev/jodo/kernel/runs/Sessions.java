@@ -34,22 +34,27 @@ final class Sessions {
   /** The session as the run {@code runId} sees it. */
   record Session(Optional<String> summary, List<Entry> messages) {}
 
-  /** The session of the conversation as it was when the run {@code runId} began. */
-  Session load(String conversationKey, String runId) {
+  /**
+   * The session of the conversation as it was when the run {@code runId} began, with the run's own
+   * messages before position {@code seqBefore} (those of an earlier agent step of the same run).
+   */
+  Session load(String conversationKey, String runId, int seqBefore) {
     List<Entry> rows = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps =
             c.prepareStatement(
                 """
                 SELECT id, role, content FROM session_messages
-                WHERE conversation_key = ? AND run_id <> ?
+                WHERE conversation_key = ?
+                  AND (run_id <> ? OR seq BETWEEN 0 AND ?)
                   AND (compacted_by IS NULL OR compacted_by = ?)
                 ORDER BY id DESC LIMIT ?
                 """)) {
       ps.setString(1, conversationKey);
       ps.setString(2, runId);
-      ps.setString(3, runId);
-      ps.setInt(4, MAX_ROWS);
+      ps.setInt(3, seqBefore - 1);
+      ps.setString(4, runId);
+      ps.setInt(5, MAX_ROWS);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           rows.add(new Entry(rs.getLong(1), rs.getString(2), rs.getString(3)));
@@ -102,28 +107,38 @@ final class Sessions {
   }
 
   /**
-   * Appends the run's message and its reply, and marks the run finished for its conversation (the
-   * next run may start), in one statement; a second call for the same run changes nothing.
+   * Appends the run's message and its reply at positions {@code seq} and {@code seq + 1}, and, if
+   * {@code finish}, marks the run finished for its conversation (the next run may start), in one
+   * statement; a second call for the same run and positions changes nothing.
    */
-  void append(String runId, String conversationKey, String text, String reply) {
+  void append(
+      String runId, String conversationKey, String text, String reply, int seq, boolean finish) {
+    String insert =
+        """
+        INSERT INTO session_messages (conversation_key, run_id, seq, role, content)
+        VALUES (?, ?, ?, 'user', ?), (?, ?, ?, 'assistant', ?)
+        ON CONFLICT (run_id, seq) DO NOTHING
+        """;
+    String sql =
+        finish
+            ? "WITH appended AS ("
+                + insert
+                + ") UPDATE conversation_runs SET finished_at = now()"
+                + " WHERE run_id = ? AND finished_at IS NULL"
+            : insert;
     try (Connection c = dataSource.getConnection();
-        PreparedStatement ps =
-            c.prepareStatement(
-                """
-                WITH appended AS (
-                  INSERT INTO session_messages (conversation_key, run_id, seq, role, content)
-                  VALUES (?, ?, 0, 'user', ?), (?, ?, 1, 'assistant', ?)
-                  ON CONFLICT (run_id, seq) DO NOTHING)
-                UPDATE conversation_runs SET finished_at = now()
-                WHERE run_id = ? AND finished_at IS NULL
-                """)) {
+        PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, conversationKey);
       ps.setString(2, runId);
-      ps.setString(3, text);
-      ps.setString(4, conversationKey);
-      ps.setString(5, runId);
-      ps.setString(6, reply);
-      ps.setString(7, runId);
+      ps.setInt(3, seq);
+      ps.setString(4, text);
+      ps.setString(5, conversationKey);
+      ps.setString(6, runId);
+      ps.setInt(7, seq + 1);
+      ps.setString(8, reply);
+      if (finish) {
+        ps.setString(9, runId);
+      }
       ps.executeUpdate();
     } catch (SQLException e) {
       throw new IllegalStateException("cannot append to the session: " + e.getMessage(), e);

@@ -63,8 +63,9 @@ class CliTest {
     assertThat(run.code()).isZero();
     assertThat(run.out())
         .startsWith("Usage: jodo [-hV] [COMMAND]")
-        .contains("  up       Start the kernel")
-        .contains("  token    Show the admin token")
+        .contains("  up         Start the kernel")
+        .contains("  token      Show the admin token")
+        .contains("  workflows  Inspect the workspace's declarative workflows.")
         .contains("./jodo test runs the whole test suite");
   }
 
