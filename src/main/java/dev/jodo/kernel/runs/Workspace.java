@@ -42,6 +42,22 @@ final class Workspace {
       - `workflows/`, `prompts/`: see docs/runs.md.
       """;
 
+  /** A commented sample workflow; its name does not end in .yaml, so it is not loaded. */
+  private static final String SAMPLE_WORKFLOW =
+      """
+      # A sample declarative workflow (docs/workflows.md). Copy it to a name ending in .yaml,
+      # e.g. `cp hello.yaml.sample hello.yaml`, and send an event of type "hello"
+      # (POST /v1/events with "type": "hello"). `./jodo workflows check` checks the files.
+      description: Greets the person, remembering what they told it before.
+      # schedule: "0 0 7 * * *"     # uncomment to run it at 07:00 every day
+      steps:
+        - recall: {query: "{{event.text}}", limit: 3, as: memories}
+        - think:
+            prompt: "Greet the person warmly. They said: {{event.text}}. You remember: {{memories}}"
+            as: greeting
+        - reply: "{{greeting}}"
+      """;
+
   private final Path dir;
   private final Path home;
 
@@ -59,6 +75,8 @@ final class Workspace {
         for (String folder : List.of("workflows", "skills", "prompts", "tools")) {
           Files.createDirectories(dir.resolve(folder));
         }
+        Files.writeString(
+            dir.resolve("workflows/hello.yaml.sample"), SAMPLE_WORKFLOW, StandardCharsets.UTF_8);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the workspace " + dir, e);

@@ -151,6 +151,17 @@ class WorkflowFilesTest {
   }
 
   @Test
+  void theSampleAFreshWorkspaceGetsIsAValidWorkflowOnceRenamed() throws Exception {
+    Path fresh = temp.resolve("fresh");
+    Workspace.open(fresh, temp.resolve("home"));
+    String sample = Files.readString(fresh.resolve("workflows/hello.yaml.sample"));
+    WorkflowFile hello = WorkflowFile.parse("hello.yaml", sample);
+    assertThat(hello.steps()).hasSize(3);
+    assertThat(RunsModule.checkWorkflows(fresh).problems()).isEmpty();
+    assertThat(RunsModule.checkWorkflows(fresh).workflows()).as("not loaded as is").isEmpty();
+  }
+
+  @Test
   void workflowsCheckListsTheValidFilesAndEveryProblemWithItsLine() throws Exception {
     write("echo.yaml", ECHO);
     write("broken.yaml", BROKEN);
