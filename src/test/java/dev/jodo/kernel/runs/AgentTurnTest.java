@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -166,30 +165,11 @@ class AgentTurnTest {
   }
 
   private String post(String conversation, String text) {
-    TestHttp.Response accepted =
-        http.post(
-            "/v1/events",
-            admin,
-            "{\"schema_version\":1,\"type\":\"message\",\"conversation_key\":\""
-                + conversation
-                + "\",\"text\":\""
-                + text
-                + "\"}");
-    assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-    return accepted.json().path("run_id").asText();
+    return TestRuns.post(http, admin, "message", conversation, text);
   }
 
   private JsonNode finished(String runId) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (true) {
-      JsonNode run = http.get("/v1/runs/" + runId, admin).json();
-      String status = run.path("status").asText();
-      if (status.equals("succeeded") || status.equals("failed")) {
-        return run;
-      }
-      assertThat(System.nanoTime()).as("run " + runId + " still " + status).isLessThan(deadline);
-      Thread.sleep(50);
-    }
+    return TestRuns.finished(http, admin, runId);
   }
 
   /** The chat calls of agent turns (not compactions), in order. */

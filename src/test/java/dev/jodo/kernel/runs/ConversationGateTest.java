@@ -145,17 +145,7 @@ class ConversationGateTest {
   }
 
   private String post(String conversation, String text) {
-    TestHttp.Response accepted =
-        http.post(
-            "/v1/events",
-            admin,
-            "{\"schema_version\":1,\"type\":\"message\",\"conversation_key\":\""
-                + conversation
-                + "\",\"text\":\""
-                + text
-                + "\"}");
-    assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-    return accepted.json().path("run_id").asText();
+    return TestRuns.post(http, admin, "message", conversation, text);
   }
 
   private String status(String runId) {

@@ -119,7 +119,8 @@ class WorkflowFilesTest {
     String admin = kernel.firstBootAdminToken().orElseThrow().value();
     TestHttp http = new TestHttp(kernel.port());
 
-    JsonNode brief = finished(http, admin, post(http, admin, "brief", "c1", "morning"));
+    JsonNode brief =
+        TestRuns.finished(http, admin, TestRuns.post(http, admin, "brief", "c1", "morning"));
     assertThat(brief.path("status").asText()).as(brief.toString()).isEqualTo("succeeded");
     // No tools are installed: the tool step's error is its result, and the run goes on.
     assertThat(brief.path("output").asText())
@@ -130,7 +131,8 @@ class WorkflowFilesTest {
     assertThat(brief.path("steps").findValuesAsText("name"))
         .containsExactly("remember", "think", "tool:clock");
 
-    JsonNode message = finished(http, admin, post(http, admin, "message", "c2", "hi"));
+    JsonNode message =
+        TestRuns.finished(http, admin, TestRuns.post(http, admin, "message", "c2", "hi"));
     assertThat(message.path("output").asText()).isEqualTo("Tea time!");
     JsonNode override = openai.requests().get(1).body().path("messages");
     assertThat(override.get(override.size() - 1).path("content").asText())
@@ -146,7 +148,8 @@ class WorkflowFilesTest {
 
     // Fixing the file is picked up by the next event, without a restart.
     write("broken.yaml", ECHO);
-    JsonNode fixed = finished(http, admin, post(http, admin, "broken", "c3", "now"));
+    JsonNode fixed =
+        TestRuns.finished(http, admin, TestRuns.post(http, admin, "broken", "c3", "now"));
     assertThat(fixed.path("output").asText()).isEqualTo("echo: now");
   }
 
@@ -233,36 +236,6 @@ class WorkflowFilesTest {
       assertThat(runs).isBetween(ticks, fired);
       // And each run asked the model once.
       assertThat((long) openai.requests().size()).isEqualTo(thought).isLessThanOrEqualTo(runs);
-    }
-  }
-
-  private static String post(TestHttp http, String admin, String type, String key, String text) {
-    TestHttp.Response accepted =
-        http.post(
-            "/v1/events",
-            admin,
-            "{\"schema_version\":1,\"type\":\""
-                + type
-                + "\",\"conversation_key\":\""
-                + key
-                + "\",\"user_key\":\"UTC\",\"text\":\""
-                + text
-                + "\"}");
-    assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-    return accepted.json().path("run_id").asText();
-  }
-
-  private static JsonNode finished(TestHttp http, String admin, String runId)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (true) {
-      JsonNode run = http.get("/v1/runs/" + runId, admin).json();
-      String status = run.path("status").asText();
-      if (status.equals("succeeded") || status.equals("failed")) {
-        return run;
-      }
-      assertThat(System.nanoTime()).as("run " + runId + " still " + status).isLessThan(deadline);
-      Thread.sleep(50);
     }
   }
 
