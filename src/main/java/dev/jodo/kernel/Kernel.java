@@ -22,7 +22,7 @@ import dev.jodo.kernel.platform.http.Json;
 import dev.jodo.kernel.platform.http.Routes;
 import dev.jodo.kernel.runs.RunRoutes;
 import dev.jodo.kernel.runs.RunsModule;
-import dev.jodo.kernel.tools.Tools;
+import dev.jodo.kernel.tools.WorkspaceTools;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -154,7 +154,12 @@ public final class Kernel implements AutoCloseable {
           new GatewayModule(config, database.dataSource(), options.clock(), metrics, mapper);
       resources.push(gateway);
       // Durable runs first: after a crash, recovery starts before the slower modules load.
-      RunsModule runs = new RunsModule(config, database, gateway.gateway(), Tools.NONE);
+      RunsModule runs =
+          new RunsModule(
+              config,
+              database,
+              gateway.gateway(),
+              WorkspaceTools.open(config.workspaceDir(), database.dataSource()));
       resources.push(runs);
       MemoryModule memory =
           new MemoryModule(

@@ -58,6 +58,14 @@ class AgentTurnTest {
     workspace = temp.resolve("outer/inner/workspace");
     Files.createDirectories(workspace.resolve("skills/weather"));
     Files.writeString(temp.resolve("outer/AGENTS.md"), "Outer policy: be kind.");
+    Path tool = Files.createDirectories(workspace.resolve("tools/forecast"));
+    Files.writeString(
+        tool.resolve("tool.yaml"),
+        """
+        description: The weather forecast for a city.
+        parameters: {type: object, properties: {city: {type: string}}, required: [city]}
+        command: ["sh", "-c", "tr -d '{}\\"' | sed 's/city:/sunny in /'"]
+        """);
     Files.writeString(
         workspace.resolve("skills/weather/SKILL.md"),
         "---\nname: weather\ndescription: Tells the forecast for a city.\n---\n\nSteps...");
@@ -101,19 +109,29 @@ class AgentTurnTest {
   }
 
   @Test
-  void aToolCallIsFedBackAndTheNextAnswerEndsTheTurn() throws Exception {
+  void aWorkspaceToolIsOfferedCalledAndItsOutputFedBackBeforeTheAnswer() throws Exception {
     openai.reply("It is sunny.").toolCallOnce("call_7", "forecast", "{\"city\":\"Oslo\"}");
     JsonNode run = finished(post("weather", "weather in Oslo?"));
 
-    assertThat(run.path("status").asText()).isEqualTo("succeeded");
+    assertThat(run.path("status").asText()).as(run.toString()).isEqualTo("succeeded");
     assertThat(run.path("output").asText()).isEqualTo("It is sunny.");
+    assertThat(run.path("steps").findValuesAsText("name"))
+        .containsExactly("think", "tool:forecast", "think");
     List<JsonNode> calls = chatRequests();
     assertThat(calls).hasSize(2);
+    JsonNode offered = calls.get(0).path("tools");
+    assertThat(offered.get(0).path("function").path("name").asText()).isEqualTo("forecast");
+    assertThat(offered.get(0).path("function").path("parameters").path("required").get(0).asText())
+        .isEqualTo("city");
     JsonNode second = calls.get(1).path("messages");
     JsonNode assistant = second.get(second.size() - 2);
     assertThat(assistant.path("role").asText()).isEqualTo("assistant");
     assertThat(assistant.path("tool_calls").get(0).path("id").asText()).isEqualTo("call_7");
-    assertThat(second.get(second.size() - 1).path("tool_call_id").asText()).isEqualTo("call_7");
+    JsonNode result = second.get(second.size() - 1);
+    assertThat(result.path("tool_call_id").asText()).isEqualTo("call_7");
+    assertThat(result.path("content").asText()).isEqualTo("sunny in Oslo");
+    assertThat(count("SELECT count(*) FROM tool_calls WHERE tool = 'forecast' AND outcome = 'ok'"))
+        .isEqualTo(1);
   }
 
   @Test
