@@ -22,6 +22,7 @@ import dev.jodo.kernel.platform.http.Json;
 import dev.jodo.kernel.platform.http.Routes;
 import dev.jodo.kernel.runs.RunRoutes;
 import dev.jodo.kernel.runs.RunsModule;
+import dev.jodo.kernel.telegram.TelegramModule;
 import dev.jodo.kernel.tools.WorkspaceTools;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -186,6 +187,14 @@ public final class Kernel implements AutoCloseable {
       routes.add(new MetricsRoutes(metrics));
       routes.addAll(gateway.routes());
       routes.addAll(memory.routes());
+      Optional<TelegramModule> telegram =
+          config.telegram().map(settings -> new TelegramModule(settings, database, runs));
+      telegram.ifPresent(
+          module -> {
+            resources.push(module);
+            routes.addAll(module.routes());
+          });
+      runs.useReplies(telegram.map(module -> module));
       HttpServer http =
           new HttpServer(
               config.bindHost(),
@@ -198,6 +207,7 @@ public final class Kernel implements AutoCloseable {
       http.start();
       resources.push(http::stop);
       agents.start(http.port());
+      telegram.ifPresent(TelegramModule::start);
       log.info("Jodo Kernel {} listening on port {}", Version.current(), http.port());
       return new Kernel(
           config, database, tokens, gateway.gateway(), agents, http, firstToken, resources);

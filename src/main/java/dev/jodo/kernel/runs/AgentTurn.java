@@ -217,6 +217,17 @@ final class AgentTurn {
     }
   }
 
+  /** Runs {@code body} as the step {@code name}: once per run, however often it is replayed. */
+  void once(String name, Runnable body) {
+    dbos.get()
+        .runStep(
+            () -> {
+              body.run();
+              return "done";
+            },
+            name);
+  }
+
   /** Marks the run finished for its conversation and lets the next run of it start. */
   void finish(String runId, String conversation) {
     gate.markFinished(runId);

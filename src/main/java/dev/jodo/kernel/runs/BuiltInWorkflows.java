@@ -12,6 +12,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BiFunction;
 import java.util.regex.Matcher;
 import org.slf4j.Logger;
@@ -32,6 +36,7 @@ final class BuiltInWorkflows implements Workflows {
   private final AgentTurn turn;
   private final WorkflowFiles files;
   private final BiFunction<RunEvent, String, String> submit;
+  private final CompletableFuture<Optional<RunsModule.Replies>> replies;
   private final ObjectMapper json = Json.newMapper();
 
   /**
@@ -39,7 +44,11 @@ final class BuiltInWorkflows implements Workflows {
    * gives its run id.
    */
   BuiltInWorkflows(
-      AgentTurn turn, WorkflowFiles files, BiFunction<RunEvent, String, String> submit) {
+      AgentTurn turn,
+      WorkflowFiles files,
+      BiFunction<RunEvent, String, String> submit,
+      CompletableFuture<Optional<RunsModule.Replies>> replies) {
+    this.replies = replies;
     this.turn = turn;
     this.files = files;
     this.submit = submit;
@@ -56,6 +65,45 @@ final class BuiltInWorkflows implements Workflows {
       String reply = turn.take(runId, event);
       log.info("run succeeded");
       return reply;
+    }
+  }
+
+  @Override
+  @Workflow(name = "telegram.message")
+  @SuppressWarnings("try") // the MDC entries are held for the body, unreferenced
+  public String telegramMessage(RunEvent event) {
+    String runId = DBOS.workflowId();
+    String chat = event.conversationKey();
+    try (MDC.MDCCloseable a = MDC.putCloseable("run_id", runId);
+        MDC.MDCCloseable b = MDC.putCloseable("workflow_name", "telegram.message");
+        MDC.MDCCloseable c = MDC.putCloseable("conversation_key", chat)) {
+      turn.awaitTurn(runId, chat);
+      log.info("run started");
+      String reply = turn.answer(runId, chat, event.text(), 0, false);
+      // Sent before the run lets the chat's next message go, so replies arrive in order; a step,
+      // so a run resumed after a crash does not send it again once it was sent.
+      turn.once("send_reply", () -> sender().send(chat, reply));
+      turn.finish(runId, chat);
+      log.info("run succeeded");
+      return reply;
+    } finally {
+      turn.released(chat);
+    }
+  }
+
+  private RunsModule.Replies sender() {
+    try {
+      return replies
+          .get(30, TimeUnit.SECONDS)
+          .orElseThrow(
+              () ->
+                  new IllegalStateException(
+                      "Telegram is off: set JODO_TELEGRAM_BOT_TOKEN to send replies"));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("stopped while waiting for Telegram", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("Telegram is not ready: " + e, e);
     }
   }
 

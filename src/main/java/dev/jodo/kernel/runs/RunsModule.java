@@ -72,7 +72,12 @@ public final class RunsModule implements AutoCloseable {
   static final int RECALL_QUERY_CHARS = 4000;
 
   /** The built-in workflows an event {@code type} may name (a workspace file may override one). */
-  static final Set<String> WORKFLOWS = Set.of("message");
+  static final Set<String> WORKFLOWS = Set.of("message", "telegram.message");
+
+  /** Where a chat's replies go (Telegram's sender, when Telegram is on). */
+  public interface Replies {
+    void send(String chatId, String text);
+  }
 
   /** Schedules are named after their workflow with this prefix, so the kernel knows its own. */
   static final String SCHEDULE_PREFIX = "jodo-workflow:";
@@ -103,6 +108,7 @@ public final class RunsModule implements AutoCloseable {
   private final ScheduledExecutorService scheduleWatch;
   private volatile List<WorkflowSchedule> applied = List.of();
   private final CompletableFuture<AgentTurn.Memory> memory = new CompletableFuture<>();
+  private final CompletableFuture<Optional<Replies>> replies = new CompletableFuture<>();
 
   public RunsModule(KernelConfig config, Database database, Gateway gateway, Tools tools) {
     DataSource dataSource = database.dataSource();
@@ -144,7 +150,8 @@ public final class RunsModule implements AutoCloseable {
                     config.runs(),
                     memory),
                 files,
-                (event, key) -> submit(event, Optional.of(key))));
+                (event, key) -> submit(event, Optional.of(key)),
+                replies));
     dbos.launch();
     applySchedules();
     this.scheduleWatch =
@@ -194,6 +201,14 @@ public final class RunsModule implements AutoCloseable {
   }
 
   /**
+   * Where {@code telegram.message} runs send their replies: Telegram's sender, or none when it is
+   * off (such a run then fails, saying so). Runs resumed before this is set wait for it.
+   */
+  public void useReplies(Optional<Replies> sender) {
+    replies.complete(sender);
+  }
+
+  /**
    * Accepts an event: numbers it in its conversation, starts its workflow and returns the run id.
    * The same {@code idempotencyKey} always gives the same run, started once.
    */
@@ -216,6 +231,8 @@ public final class RunsModule implements AutoCloseable {
         // A workspace file wins over a built-in workflow of the same name.
         WorkflowFile file = declared.get();
         dbos.startWorkflow(() -> workflows.workflow(file.name(), file.source(), event), options);
+      } else if (event.type().equals("telegram.message")) {
+        dbos.startWorkflow(() -> workflows.telegramMessage(event), options);
       } else {
         dbos.startWorkflow(() -> workflows.message(event), options);
       }

@@ -10,6 +10,9 @@ public interface Workflows {
   /** One agent turn: the conversation's session, the model and its tools, the reply appended. */
   String message(RunEvent event);
 
+  /** A Telegram message: the same turn, in the chat's session, and the reply sent to the chat. */
+  String telegramMessage(RunEvent event);
+
   /**
    * A declarative workflow of the workspace, run from {@code source}: the file's text when the
    * event was accepted, so a run resumed after a crash replays the steps it started with.

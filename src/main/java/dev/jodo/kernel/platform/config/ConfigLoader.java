@@ -185,6 +185,8 @@ public final class ConfigLoader {
                           + " at 127.0.0.1; set kernel.public_url to the address it can reach"));
     }
 
+    Optional<TelegramConfig> telegram = TelegramConfig.read(env, problems);
+
     Optional<Secret> adminToken =
         Optional.ofNullable(env.get("JODO_ADMIN_TOKEN")).filter(t -> !t.isBlank()).map(Secret::new);
     adminToken.ifPresent(
@@ -219,7 +221,8 @@ public final class ConfigLoader {
         workspaceDir(),
         genesis,
         warnings,
-        publicUrl);
+        publicUrl,
+        telegram);
   }
 
   private static int envPort(String text, List<ConfigProblem> problems, int fallback) {

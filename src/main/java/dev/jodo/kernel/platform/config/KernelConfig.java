@@ -32,7 +32,8 @@ public record KernelConfig(
     Path workspaceDir,
     JsonNode genesis,
     List<String> warnings,
-    Optional<String> publicUrl) {
+    Optional<String> publicUrl,
+    Optional<TelegramConfig> telegram) {
 
   public KernelConfig {
     providers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(providers));
@@ -78,7 +79,8 @@ public record KernelConfig(
         workspaceDir,
         genesis,
         warnings,
-        publicUrl);
+        publicUrl,
+        telegram);
   }
 
   /** A copy on another database. */
@@ -104,7 +106,8 @@ public record KernelConfig(
         workspaceDir,
         genesis,
         warnings,
-        publicUrl);
+        publicUrl,
+        telegram);
   }
 
   /**

@@ -407,6 +407,35 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void telegramIsOffWithoutATokenAndItsVariablesAreChecked() {
+    assertThat(load("kernel: {port: 8080}\n", Map.of()).telegram()).isEmpty();
+    TelegramConfig on =
+        load(
+                "kernel: {port: 8080}\n",
+                Map.of(
+                    "JODO_TELEGRAM_BOT_TOKEN", "1:abc",
+                    "JODO_TELEGRAM_INGEST_MODE", "webhook",
+                    "JODO_TELEGRAM_ALLOWED_USERS", "42, 7"))
+            .telegram()
+            .orElseThrow();
+    assertThat(on.mode()).isEqualTo(TelegramConfig.Mode.WEBHOOK);
+    assertThat(on.webhookPath()).isEqualTo("/telegram/webhook");
+    assertThat(on.apiUrl()).isEqualTo("https://api.telegram.org");
+    assertThat(on.allowedUsers()).containsExactlyInAnyOrder(42L, 7L);
+    assertThat(
+            problems(
+                "kernel: {port: 8080}\n",
+                Map.of(
+                    "JODO_TELEGRAM_BOT_TOKEN", "1:abc",
+                    "JODO_TELEGRAM_INGEST_MODE", "push",
+                    "JODO_TELEGRAM_ALLOWED_USERS", "42,ada")))
+        .containsExactlyInAnyOrder(
+            "environment: JODO_TELEGRAM_INGEST_MODE: 'push' is not a mode; use polling or webhook",
+            "environment: JODO_TELEGRAM_ALLOWED_USERS: 'ada' is not a Telegram user id; list"
+                + " numeric ids, comma-separated");
+  }
+
+  @Test
   void theRunsSectionHasDefaultsAndRanges() {
     assertThat(load("kernel: {port: 8080}\n", Map.of()).runs()).isEqualTo(RunsConfig.DEFAULTS);
     assertThat(
