@@ -229,7 +229,7 @@ final class AgentTurn {
   }
 
   /** Marks the run finished for its conversation and lets the next run of it start. */
-  void finish(String runId, String conversation) {
+  void finish(String runId) {
     gate.markFinished(runId);
   }
 

@@ -83,7 +83,7 @@ final class BuiltInWorkflows implements Workflows {
       // Sent before the run lets the chat's next message go, so replies arrive in order; a step,
       // so a run resumed after a crash does not send it again once it was sent.
       turn.once("send_reply", () -> sender().send(chat, reply));
-      turn.finish(runId, chat);
+      turn.finish(runId);
       log.info("run succeeded");
       return reply;
     } finally {
@@ -125,7 +125,7 @@ final class BuiltInWorkflows implements Workflows {
       turn.awaitTurn(runId, conversation);
       log.info("run started");
       String output = steps(runId, workflow, event, 0, new int[] {0});
-      turn.finish(runId, conversation);
+      turn.finish(runId);
       log.info("run succeeded");
       return output;
     } finally {

@@ -153,7 +153,7 @@ public final class RunsModule implements AutoCloseable {
                 (event, key) -> submit(event, Optional.of(key)),
                 replies));
     dbos.launch();
-    applySchedules();
+    applySchedulesIfChanged(); // a failure (another kernel applying them at once) is retried
     this.scheduleWatch =
         Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("jodo-workflow-schedules").daemon(true).factory());
@@ -271,7 +271,10 @@ public final class RunsModule implements AutoCloseable {
     return files.current().problems().stream().map(Object::toString).toList();
   }
 
-  /** Gives DBOS the schedules of the workflow files, once they differ from those it has. */
+  /**
+   * Gives DBOS the schedules of the workflow files, once they differ from those it has; a failure
+   * is logged and tried again at the next check.
+   */
   private void applySchedulesIfChanged() {
     try {
       applySchedules();
