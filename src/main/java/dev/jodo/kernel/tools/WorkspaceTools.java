@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import dev.jodo.kernel.gateway.provider.ToolCall;
@@ -34,8 +35,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
@@ -54,6 +54,8 @@ public final class WorkspaceTools implements Tools {
   private static final Logger log = LoggerFactory.getLogger(WorkspaceTools.class);
 
   static final int MAX_OUTPUT = 64 * 1024;
+  private static final String SETSID_PATH = "/usr/bin/setsid";
+  private static final boolean SETSID = Files.isExecutable(Path.of(SETSID_PATH));
   static final int MAX_ERROR_OUTPUT = 4 * 1024;
   static final int DEFAULT_TIMEOUT_S = 30;
   static final Set<String> PASSED_ENV = Set.of("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR");
@@ -75,6 +77,11 @@ public final class WorkspaceTools implements Tools {
   private final ObjectMapper json = new ObjectMapper();
   private final JsonSchemaFactory schemas =
       JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+
+  /** The 2020-12 meta-schema (bundled with the library), which a tool's schema must fit. */
+  private final JsonSchema metaSchema =
+      schemas.getSchema(SchemaLocation.of("https://json-schema.org/draft/2020-12/schema"));
+
   private String fingerprint = "";
   private Map<String, Tool> tools = Map.of();
   private List<String> problems = List.of();
@@ -105,9 +112,9 @@ public final class WorkspaceTools implements Tools {
   public ToolOutcome call(String runId, ToolCall call) {
     long start = System.nanoTime();
     String hash = sha256(call.argumentsJson() == null ? "" : call.argumentsJson());
-    Tool tool = current().get(call.name());
+    Tool tool = call.name() == null ? null : current().get(call.name());
     if (tool == null) {
-      audit(runId, call.name(), hash, "refused", null, start, 0);
+      audit(runId, String.valueOf(call.name()), hash, "refused", null, start, 0);
       return new ToolOutcome("there is no tool " + call.name(), true);
     }
     JsonNode arguments;
@@ -129,7 +136,12 @@ public final class WorkspaceTools implements Tools {
 
   private ToolOutcome run(
       String runId, String name, Tool tool, JsonNode arguments, String hash, long start) {
-    ProcessBuilder builder = new ProcessBuilder(tool.command()).directory(workspace.toFile());
+    List<String> argv = new ArrayList<>();
+    if (SETSID) {
+      argv.add(SETSID_PATH); // its own process group, so that all of it can be stopped
+    }
+    argv.addAll(tool.command());
+    ProcessBuilder builder = new ProcessBuilder(argv).directory(workspace.toFile());
     Map<String, String> env = builder.environment();
     env.clear();
     PASSED_ENV.forEach(
@@ -149,17 +161,25 @@ public final class WorkspaceTools implements Tools {
       audit(runId, name, hash, "error", null, start, 0);
       return new ToolOutcome("the tool could not start: " + e.getMessage(), true);
     }
-    try (var readers = Executors.newVirtualThreadPerTaskExecutor()) {
-      Future<Capped> out = readers.submit(() -> capped(process.getInputStream(), MAX_OUTPUT));
-      Future<Capped> err = readers.submit(() -> capped(process.getErrorStream(), MAX_ERROR_OUTPUT));
-      try (OutputStream stdin = process.getOutputStream()) {
-        stdin.write(json.writeValueAsBytes(arguments));
-      } catch (IOException e) {
-        // The tool closed its stdin without reading it: its own business.
-      }
+    // Readers and the writer on threads of their own: a tool that never reads its stdin, or a
+    // chatty one, cannot hold up the timeout.
+    FutureTask<Capped> out = reader(process.getInputStream(), MAX_OUTPUT);
+    FutureTask<Capped> err = reader(process.getErrorStream(), MAX_ERROR_OUTPUT);
+    byte[] input = arguments.toString().getBytes(StandardCharsets.UTF_8);
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try (OutputStream stdin = process.getOutputStream()) {
+                stdin.write(input);
+              } catch (IOException e) {
+                // The tool closed its stdin without reading all of it: its own business.
+              }
+            });
+    try {
       boolean exited = process.waitFor(tool.timeout().toMillis(), TimeUnit.MILLISECONDS);
+      // Whatever the tool left running (a background child holding its output, say) goes too.
+      stop(process);
       if (!exited) {
-        killTree(process);
         audit(runId, name, hash, "timeout", null, start, 0);
         return new ToolOutcome(
             "the tool timed out after " + tool.timeout().toSeconds() + " s and was stopped", true);
@@ -179,14 +199,43 @@ public final class WorkspaceTools implements Tools {
       audit(runId, name, hash, "ok", code, start, stdout.bytes());
       return new ToolOutcome(text, false);
     } catch (InterruptedException e) {
-      killTree(process);
+      stop(process);
       Thread.currentThread().interrupt();
       throw new IllegalStateException("stopped while the tool " + name + " ran", e);
     } catch (ExecutionException | TimeoutException e) {
-      killTree(process);
+      stop(process);
       audit(runId, name, hash, "error", null, start, 0);
-      return new ToolOutcome("the tool's output could not be read: " + e.getMessage(), true);
+      return new ToolOutcome("the tool's output could not be read: " + e, true);
     }
+  }
+
+  private static FutureTask<Capped> reader(InputStream in, int cap) {
+    FutureTask<Capped> task = new FutureTask<>(() -> capped(in, cap));
+    Thread.ofVirtual().start(task);
+    return task;
+  }
+
+  /**
+   * Kills the tool's process group (the tool runs as its leader, under {@code setsid}): the tool
+   * and everything it started, even what it left behind when it exited. Without setsid, the
+   * processes still below it.
+   */
+  private static void stop(Process process) {
+    if (SETSID) {
+      try {
+        new ProcessBuilder("kill", "-KILL", "--", "-" + process.pid())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start()
+            .waitFor(5, TimeUnit.SECONDS);
+      } catch (IOException e) {
+        log.warn("cannot stop the tool's processes: {}", e.getMessage());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    process.descendants().forEach(ProcessHandle::destroyForcibly);
+    process.destroyForcibly();
   }
 
   private record Capped(String text, int bytes, boolean cut) {}
@@ -202,11 +251,6 @@ public final class WorkspaceTools implements Tools {
       total += n;
     }
     return new Capped(kept.toString(StandardCharsets.UTF_8), kept.size(), total > cap);
-  }
-
-  private static void killTree(Process process) {
-    process.descendants().forEach(ProcessHandle::destroyForcibly);
-    process.destroyForcibly();
   }
 
   private synchronized Map<String, Tool> current() {
@@ -267,9 +311,15 @@ public final class WorkspaceTools implements Tools {
                 + String.join(", ", KEYS.stream().sorted().toList()));
       }
     }
-    String description = root.path("description").asText("");
-    if (description.isBlank()) {
-      throw new IllegalArgumentException("description: missing; say what the tool does");
+    JsonNode describes = root.path("description");
+    if (!describes.isTextual() || describes.asText().isBlank()) {
+      throw new IllegalArgumentException(
+          "description: missing or not text; say what the tool does");
+    }
+    String description = describes.asText();
+    JsonNode approval = root.path("requires_approval");
+    if (!approval.isMissingNode() && !approval.isBoolean()) {
+      throw new IllegalArgumentException("requires_approval: use true or false");
     }
     JsonNode command = root.path("command");
     if (!command.isArray() || command.isEmpty()) {
@@ -289,7 +339,7 @@ public final class WorkspaceTools implements Tools {
     }
     int timeout = root.path("timeout_s").asInt(DEFAULT_TIMEOUT_S);
     if (root.has("timeout_s")
-        && (!root.get("timeout_s").canConvertToInt() || timeout < 1 || timeout > 3600)) {
+        && (!root.get("timeout_s").isInt() || timeout < 1 || timeout > 3600)) {
       throw new IllegalArgumentException("timeout_s: use a whole number of seconds from 1 to 3600");
     }
     JsonNode parameters = root.path("parameters");
@@ -298,8 +348,17 @@ public final class WorkspaceTools implements Tools {
       empty.put("type", "object");
       empty.putObject("properties");
       parameters = empty;
-    } else if (!parameters.isObject()) {
-      throw new IllegalArgumentException("parameters: expected a JSON Schema object");
+    } else if (!parameters.isObject() || !"object".equals(parameters.path("type").asText())) {
+      throw new IllegalArgumentException(
+          "parameters: expected a JSON Schema with type: object (the model's arguments are an"
+              + " object)");
+    }
+    Set<ValidationMessage> unfit = metaSchema.validate(parameters);
+    if (!unfit.isEmpty()) {
+      throw new IllegalArgumentException(
+          "parameters: not a valid JSON Schema: "
+              + String.join(
+                  "; ", unfit.stream().map(ValidationMessage::getMessage).sorted().toList()));
     }
     JsonSchema schema;
     try {
@@ -348,7 +407,8 @@ public final class WorkspaceTools implements Tools {
       ps.setInt(7, bytes);
       ps.executeUpdate();
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot audit the tool call: " + e.getMessage(), e);
+      // The call has happened: failing it now would have it run again. Say so and go on.
+      log.error("tool call of {} in {} not audited: {}", tool, runId, e.getMessage());
     }
   }
 

@@ -157,6 +157,49 @@ class WorkspaceToolsTest {
   }
 
   @Test
+  void theTimeoutHoldsForAToolThatNeverReadsItsLargeArguments() throws Exception {
+    tool("deaf", "description: Deaf.\ntimeout_s: 1\ncommand: [\"./run.sh\"]\n", "sleep 20\n");
+    String big = "{\"q\":\"" + "x".repeat(300_000) + "\"}";
+
+    long start = System.nanoTime();
+    Tools.ToolOutcome outcome = tools.call("run_6", new ToolCall("c1", "deaf", big));
+
+    assertThat(outcome.content()).isEqualTo("the tool timed out after 1 s and was stopped");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
+  }
+
+  @Test
+  void whatAToolLeavesRunningIsStoppedAndDoesNotHoldTheCall() throws Exception {
+    tool(
+        "leaves",
+        "description: Leaves a child.\ntimeout_s: 2\ncommand: [\"./run.sh\"]\n",
+        "(echo $$ > /dev/null; sleep 20) &\necho $! > left.pid\necho started\n");
+
+    long start = System.nanoTime();
+    Tools.ToolOutcome outcome = tools.call("run_7", new ToolCall("c1", "leaves", "{}"));
+
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
+    assertThat(outcome.error()).isFalse();
+    assertThat(outcome.content()).isEqualTo("started\n");
+    long left = Long.parseLong(Files.readString(workspace.resolve("left.pid")).strip());
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (ProcessHandle.of(left).map(ProcessHandle::isAlive).orElse(false)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(ProcessHandle.of(left).map(ProcessHandle::isAlive).orElse(false))
+        .as("the process the tool left behind")
+        .isFalse();
+  }
+
+  @Test
+  void aCallWithoutAToolNameIsRefused() {
+    Tools.ToolOutcome outcome = tools.call("run_8", new ToolCall("c1", null, "{}"));
+    assertThat(outcome.error()).isTrue();
+    assertThat(outcome.content()).isEqualTo("there is no tool null");
+  }
+
+  @Test
   void outputPast64KiBIsCut() throws Exception {
     tool(
         "loud",
@@ -177,6 +220,16 @@ class WorkspaceToolsTest {
     tool("nocmd", "description: No command.\n", null);
     tool("extra", "description: X.\ncommand: [\"true\"]\ncolour: red\n", null);
     tool("badyaml", "description: [unclosed\n", null);
+    tool("stringy", "description: S.\nparameters: {type: string}\ncommand: [\"true\"]\n", null);
+    tool(
+        "badschema",
+        "description: B.\nparameters: {type: object, properties: {a: {type: 5}}}\n"
+            + "command: [\"true\"]\n",
+        null);
+    tool(
+        "loose",
+        "description: L.\nrequires_approval: \"yes\"\ntimeout_s: 1.5\ncommand: [\"true\"]\n",
+        null);
 
     assertThat(tools.offered()).extracting(ToolSpec::name).containsExactly("good");
     assertThat(tools.problems())
@@ -184,7 +237,17 @@ class WorkspaceToolsTest {
         .anySatisfy(p -> assertThat(p).startsWith("tools/extra/tool.yaml: unknown key 'colour'"))
         .anySatisfy(
             p -> assertThat(p).startsWith("tools/badyaml/tool.yaml: cannot read it as YAML"))
-        .hasSize(3);
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .startsWith("tools/stringy/tool.yaml: parameters: expected a JSON Schema with"))
+        .anySatisfy(
+            p ->
+                assertThat(p)
+                    .startsWith("tools/badschema/tool.yaml: parameters: not a valid JSON Schema"))
+        .anySatisfy(
+            p -> assertThat(p).startsWith("tools/loose/tool.yaml: requires_approval: use true"))
+        .hasSize(6);
 
     Thread.sleep(20); // a new modification time
     tool("nocmd", "description: Now it has one.\ncommand: [\"true\"]\ntimeout_s: 5\n", null);
