@@ -12,7 +12,6 @@ import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -63,12 +62,8 @@ public final class RunRoutes implements Routes {
           (version.isMissingNode() ? "missing" : "'" + version.asText() + "' is not supported")
               + "; use 1");
     }
+    // An unknown type is found by submit, from the same read of the workflow files.
     String type = requiredText(body, "type", "the workflow to run, e.g. \"message\"");
-    List<String> workflows = runs.workflowNames();
-    if (!workflows.contains(type)) {
-      throw ApiException.invalidField(
-          "type", "'" + type + "' is not a workflow; use one of " + String.join(", ", workflows));
-    }
     String conversation =
         requiredText(body, "conversation_key", "say which conversation, e.g. \"cli:default\"");
     if (conversation.length() > MAX_KEY) {
@@ -96,7 +91,12 @@ public final class RunRoutes implements Routes {
     }
     RunEvent event =
         new RunEvent(1, type, conversation, userKey, text, raw.isObject() ? raw.toString() : null);
-    String runId = runs.submit(event, key);
+    String runId;
+    try {
+      runId = runs.submit(event, key);
+    } catch (RunsModule.UnknownWorkflow e) {
+      throw ApiException.invalidField("type", e.getMessage());
+    }
     ctx.status(202).json(Map.of("run_id", runId));
   }
 

@@ -213,9 +213,10 @@ public final class RunsModule implements AutoCloseable {
    * The same {@code idempotencyKey} always gives the same run, started once.
    */
   public String submit(RunEvent event, Optional<String> idempotencyKey) {
-    Optional<WorkflowFile> declared = files.current().get(event.type());
+    WorkflowFiles.Snapshot snapshot = files.current();
+    Optional<WorkflowFile> declared = snapshot.get(event.type());
     if (declared.isEmpty() && !WORKFLOWS.contains(event.type())) {
-      throw new IllegalArgumentException("no workflow " + event.type());
+      throw new UnknownWorkflow(event.type(), names(snapshot));
     }
     String runId =
         idempotencyKey.map(RunsModule::runIdFor).orElseGet(() -> "run_" + UUID.randomUUID());
@@ -245,10 +246,19 @@ public final class RunsModule implements AutoCloseable {
     return runId;
   }
 
-  /** The workflows an event may name now: the built-in ones and the workspace's valid files. */
-  public List<String> workflowNames() {
+  /** An event named a workflow there is not; the message lists those there are. */
+  public static final class UnknownWorkflow extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+
+    UnknownWorkflow(String type, List<String> known) {
+      super("'" + type + "' is not a workflow; use one of " + String.join(", ", known));
+    }
+  }
+
+  /** The workflows an event may name: the built-in ones and the workspace's valid files. */
+  private static List<String> names(WorkflowFiles.Snapshot snapshot) {
     Set<String> names = new TreeSet<>(WORKFLOWS);
-    names.addAll(files.current().workflows().keySet());
+    names.addAll(snapshot.workflows().keySet());
     return List.copyOf(names);
   }
 
@@ -264,11 +274,6 @@ public final class RunsModule implements AutoCloseable {
             .sorted()
             .toList(),
         snapshot.problems().stream().map(Object::toString).toList());
-  }
-
-  /** The problems of the workspace's workflow files (those files are not loaded). */
-  public List<String> workflowProblems() {
-    return files.current().problems().stream().map(Object::toString).toList();
   }
 
   /**

@@ -18,18 +18,4 @@ public interface Tools {
 
   /** What a call gave the model: the tool's output, or an error it can act on. */
   record ToolOutcome(String content, boolean error) {}
-
-  /** No tools at all. */
-  Tools NONE =
-      new Tools() {
-        @Override
-        public List<ToolSpec> offered() {
-          return List.of();
-        }
-
-        @Override
-        public ToolOutcome call(String runId, ToolCall call) {
-          return new ToolOutcome("there is no tool " + call.name(), true);
-        }
-      };
 }
