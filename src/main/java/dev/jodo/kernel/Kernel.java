@@ -7,6 +7,8 @@ import dev.jodo.kernel.api.GenesisRoutes;
 import dev.jodo.kernel.api.MetricsRoutes;
 import dev.jodo.kernel.api.StatusRoutes;
 import dev.jodo.kernel.api.TokenRoutes;
+import dev.jodo.kernel.dashboard.Dashboard;
+import dev.jodo.kernel.dashboard.DashboardRoutes;
 import dev.jodo.kernel.gateway.Gateway;
 import dev.jodo.kernel.gateway.GatewayModule;
 import dev.jodo.kernel.memory.MemoryModule;
@@ -187,6 +189,16 @@ public final class Kernel implements AutoCloseable {
       routes.add(new MetricsRoutes(metrics));
       routes.addAll(gateway.routes());
       routes.addAll(memory.routes());
+      routes.add(
+          new DashboardRoutes(
+              new Dashboard(
+                  config,
+                  database.dataSource(),
+                  options.clock(),
+                  tokens,
+                  agents,
+                  gateway.view(),
+                  memory.service())));
       Optional<TelegramModule> telegram =
           config.telegram().map(settings -> new TelegramModule(settings, database, runs));
       telegram.ifPresent(

@@ -3,7 +3,6 @@ package dev.jodo.kernel.agents;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jodo.kernel.agents.brain.Brain;
-import dev.jodo.kernel.agents.brain.BrainException;
 import dev.jodo.kernel.platform.auth.Principal;
 import dev.jodo.kernel.platform.auth.Scope;
 import dev.jodo.kernel.platform.http.ApiException;
@@ -22,9 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Seed 000's lifecycle API: {@code POST /api/commit}, {@code GET /api/history}, {@code POST
@@ -36,16 +32,17 @@ import java.util.concurrent.TimeoutException;
  * process controls only on the kernel supervising the agent (409 elsewhere, naming it).
  */
 public final class AgentRoutes implements Routes {
-  private static final Duration ROLLBACK_WAIT = Duration.ofSeconds(30);
   private static final int MAX_MESSAGE = 10_000;
 
   private final AgentsModule agents;
+  private final AgentControls controls;
   private final String genesisName;
   private final ObjectMapper mapper;
   private final Clock clock;
 
   public AgentRoutes(AgentsModule agents, String genesisName, ObjectMapper mapper, Clock clock) {
     this.agents = agents;
+    this.controls = new AgentControls(agents);
     this.genesisName = genesisName;
     this.mapper = mapper;
     this.clock = clock;
@@ -114,26 +111,9 @@ public final class AgentRoutes implements Routes {
       throw ApiException.invalidField(
           "target", "missing; name a tag or commit hash, e.g. {\"target\": \"stable-v2\"}");
     }
-    AgentSupervisor supervisor =
-        supervisor(target(ctx, named == null ? text(body, "agent") : Optional.of(named)));
-    Brain.Rollback done;
-    try {
-      done =
-          supervisor
-              .rollback(target.asText().trim())
-              .get(ROLLBACK_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException e) {
-      throw brainError(e.getCause());
-    } catch (TimeoutException e) {
-      throw ApiException.unavailable(
-          "rollback_pending",
-          "the rollback has not finished within "
-              + ROLLBACK_WAIT.toSeconds()
-              + " s; it goes on, see GET /api/status");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw ApiException.unavailable("interrupted", "the kernel is shutting down");
-    }
+    String agent =
+        target(ctx, named == null ? text(body, "agent") : Optional.of(named)).config().name();
+    Brain.Rollback done = controls.rollback(agent, target.asText().trim());
     Map<String, Object> answer = new LinkedHashMap<>();
     answer.put("status", "rolling_back");
     answer.put("from", done.from());
@@ -149,18 +129,21 @@ public final class AgentRoutes implements Routes {
       allowOnly(body, Set.of("agent"));
       name = text(body, "agent");
     }
-    AgentSupervisor supervisor = supervisor(target(ctx, name));
-    ctx.json(control("restarting", supervisor.restart()));
+    ctx.json(control("restarting", controls.restart(target(ctx, name).config().name())));
   }
 
   private void kill(Context ctx) {
-    AgentSupervisor supervisor = supervisor(target(ctx, Optional.of(ctx.pathParam("name"))));
-    ctx.json(control("killed", supervisor.kill()));
+    ctx.json(
+        control(
+            "killed",
+            controls.kill(target(ctx, Optional.of(ctx.pathParam("name"))).config().name())));
   }
 
   private void rebirth(Context ctx) {
-    AgentSupervisor supervisor = supervisor(target(ctx, Optional.of(ctx.pathParam("name"))));
-    ctx.json(control("rebirthing", supervisor.rebirth()));
+    ctx.json(
+        control(
+            "rebirthing",
+            controls.rebirth(target(ctx, Optional.of(ctx.pathParam("name"))).config().name())));
   }
 
   private void list(Context ctx) {
@@ -193,41 +176,7 @@ public final class AgentRoutes implements Routes {
             "this token belongs to agent '" + name + "'; it cannot act on '" + named.get() + "'");
       }
     }
-    return agents
-        .agent(name)
-        .orElseThrow(
-            () ->
-                ApiException.notFound(
-                    "agent '"
-                        + name
-                        + "' is not configured"
-                        + (agents.names().isEmpty()
-                            ? "; add a jodo: section to config.yaml"
-                            : "; configured agents: " + String.join(", ", agents.names()))));
-  }
-
-  private AgentSupervisor supervisor(AgentsModule.Agent agent) {
-    String name = agent.config().name();
-    return agents
-        .supervisor(name)
-        .orElseThrow(
-            () ->
-                new ApiException(
-                    409,
-                    "not_supervisor",
-                    agents
-                        .supervisingKernel(name)
-                        .map(
-                            kernel ->
-                                "agent '"
-                                    + name
-                                    + "' is supervised by kernel "
-                                    + kernel
-                                    + "; send this request to that kernel")
-                        .orElse(
-                            "no kernel supervises agent '"
-                                + name
-                                + "' yet; try again in a few seconds")));
+    return controls.agent(name);
   }
 
   private interface BrainCall<T> {
@@ -238,19 +187,8 @@ public final class AgentRoutes implements Routes {
     try {
       return call.call();
     } catch (RuntimeException e) {
-      throw brainError(e);
+      throw AgentControls.brainError(e);
     }
-  }
-
-  private static RuntimeException brainError(Throwable e) {
-    return switch (e) {
-      case BrainException.UnknownTarget unknown ->
-          new ApiException(404, "unknown_target", unknown.getMessage());
-      case BrainException.Failed failed -> new ApiException(502, "git_failed", failed.getMessage());
-      case AgentHostException host -> new ApiException(502, "agent_host_failed", host.getMessage());
-      case RuntimeException other -> other;
-      default -> new IllegalStateException(e);
-    };
   }
 
   private static Optional<String> text(JsonNode body, String field) {

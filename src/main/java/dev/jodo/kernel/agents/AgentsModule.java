@@ -21,9 +21,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -310,6 +315,33 @@ public final class AgentsModule implements AutoCloseable {
                   : new View(name, agent.config().host(), Optional.of(row.status()), row.kernel());
             })
         .toList();
+  }
+
+  /** One growth_log entry: a boot, restart, rollback, rebirth, recovery or new stable tag. */
+  public record Milestone(String agent, String event, String note, String gitHash, Instant at) {}
+
+  /** The latest {@code limit} milestones of every agent, newest first. */
+  public List<Milestone> milestones(int limit) throws SQLException {
+    try (Connection c = database.dataSource().getConnection();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT agent, event, note, git_hash, created_at FROM growth_log"
+                    + " ORDER BY created_at DESC, id DESC LIMIT ?")) {
+      ps.setInt(1, limit);
+      List<Milestone> found = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          found.add(
+              new Milestone(
+                  rs.getString(1),
+                  rs.getString(2),
+                  rs.getString(3),
+                  rs.getString(4),
+                  rs.getTimestamp(5).toInstant()));
+        }
+      }
+      return found;
+    }
   }
 
   /** Which kernel supervises {@code name}, as far as the database knows. */

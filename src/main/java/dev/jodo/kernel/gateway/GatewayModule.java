@@ -35,6 +35,7 @@ public final class GatewayModule implements AutoCloseable {
   private final Map<String, ProviderClient> clients;
   private final ScheduledExecutorService housekeeping;
   private final BudgetLedger ledger;
+  private final InferenceView view;
 
   public GatewayModule(
       KernelConfig config,
@@ -67,6 +68,7 @@ public final class GatewayModule implements AutoCloseable {
             metrics,
             clock);
     BudgetReport report = new BudgetReport(config.providers(), ledger, clock);
+    this.view = new InferenceView(config.providers(), queues, ledger, dataSource, clock);
     this.routes =
         List.of(
             new ThinkRoutes(gateway, report, mapper),
@@ -111,6 +113,11 @@ public final class GatewayModule implements AutoCloseable {
 
   public Gateway gateway() {
     return gateway;
+  }
+
+  /** Budgets, queues and recent calls for the control panel. */
+  public InferenceView view() {
+    return view;
   }
 
   public List<Routes> routes() {

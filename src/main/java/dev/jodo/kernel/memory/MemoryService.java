@@ -150,6 +150,21 @@ public final class MemoryService {
     return record;
   }
 
+  /**
+   * The newest {@code limit} (1 to 100) live memories the caller may read: an agent's own, or for
+   * the admin those of {@code namespace}, or of every namespace when it is empty.
+   */
+  public List<MemoryRecord> recent(Principal caller, Optional<String> namespace, int limit) {
+    if (limit < 1 || limit > MAX_LIMIT) {
+      throw ApiException.invalidField("limit", limit + " is outside 1 to " + MAX_LIMIT);
+    }
+    Optional<String> space =
+        caller.admin() && namespace.filter(s -> !s.isBlank()).isEmpty()
+            ? Optional.empty()
+            : Optional.of(namespace(caller, namespace));
+    return sql(() -> store.recent(space, limit));
+  }
+
   public void delete(Principal caller, String id) {
     String space =
         sql(() -> store.namespaceOf(id))

@@ -235,6 +235,33 @@ final class MemoryStore {
     }
   }
 
+  /**
+   * The newest {@code limit} live memories, of one namespace or of all, without their embeddings
+   * (an empty vector).
+   */
+  List<MemoryRecord> recent(Optional<String> namespace, int limit) throws SQLException {
+    String sql =
+        "SELECT id, namespace, content, tags, source, created_at, embedding_model,"
+            + " NULL::real[] AS embedding FROM memories WHERE deleted_at IS NULL"
+            + (namespace.isPresent() ? " AND namespace = ?" : "")
+            + " ORDER BY created_at DESC, id DESC LIMIT ?";
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(sql)) {
+      int i = 1;
+      if (namespace.isPresent()) {
+        ps.setString(i++, namespace.get());
+      }
+      ps.setInt(i, limit);
+      List<MemoryRecord> records = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          records.add(record(rs));
+        }
+      }
+      return records;
+    }
+  }
+
   interface RecordSink {
     void accept(MemoryRecord record) throws IOException;
   }

@@ -1,0 +1,62 @@
+package dev.jodo.kernel.dashboard;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Slows down guessing the admin token: after {@value #MAX_FAILURES} wrong tokens from one address
+ * within {@link #WINDOW}, that address waits until the oldest of them leaves the window. Per kernel
+ * and in memory: a guess needs a 32-byte random token, so this only keeps logs and CPU quiet.
+ */
+final class LoginThrottle {
+  static final int MAX_FAILURES = 10;
+  static final Duration WINDOW = Duration.ofMinutes(5);
+  private static final int MAX_ADDRESSES = 10_000;
+
+  private final Clock clock;
+  private final Map<String, Deque<Instant>> failures = new ConcurrentHashMap<>();
+
+  LoginThrottle(Clock clock) {
+    this.clock = clock;
+  }
+
+  /** How long {@code address} must wait before its next try, if it must. */
+  Optional<Duration> retryAfter(String address) {
+    Deque<Instant> times = failures.get(address);
+    if (times == null) {
+      return Optional.empty();
+    }
+    synchronized (times) {
+      Instant now = clock.instant();
+      prune(times, now);
+      if (times.size() < MAX_FAILURES) {
+        return Optional.empty();
+      }
+      return Optional.of(Duration.between(now, times.peekFirst().plus(WINDOW)));
+    }
+  }
+
+  void failed(String address) {
+    if (failures.size() >= MAX_ADDRESSES) {
+      failures.clear(); // a flood of addresses: forget them rather than grow without bound
+    }
+    Deque<Instant> times = failures.computeIfAbsent(address, a -> new ArrayDeque<>());
+    synchronized (times) {
+      Instant now = clock.instant();
+      prune(times, now);
+      times.addLast(now);
+    }
+  }
+
+  private static void prune(Deque<Instant> times, Instant now) {
+    while (!times.isEmpty() && !times.peekFirst().plus(WINDOW).isAfter(now)) {
+      times.removeFirst();
+    }
+  }
+}
