@@ -33,8 +33,9 @@ final class OverviewPage {
     RESTART("Restart", "Stops the agent's process and starts it again on its current brain.", ""),
     ROLLBACK(
         "Roll back",
-        "Moves the agent's brain back to a tagged or earlier commit and restarts it there. The"
-            + " newer commits stay in the history.",
+        "Moves the agent's brain back to a tagged or earlier commit and restarts it there."
+            + " Nothing is lost: uncommitted changes are committed first, and the commits left"
+            + " behind stay in git under refs/rolled-back/.",
         ""),
     KILL(
         "Kill",
@@ -349,6 +350,7 @@ final class OverviewPage {
             .append(Html.text(shortHash(entry.hash())))
             .append(" · ")
             .append(Html.text(abbreviate(entry.message(), 60)))
+            .append(entry == entries.get(0) ? " (current)" : "")
             .append("</option>\n");
       }
       out.append("</select>\n");
