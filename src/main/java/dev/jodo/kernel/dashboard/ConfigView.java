@@ -12,7 +12,9 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategy;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
@@ -22,16 +24,44 @@ import dev.jodo.kernel.platform.config.KernelConfig;
 import dev.jodo.kernel.platform.config.Secret;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
  * The effective configuration as YAML for the config page: what the kernel runs with after
  * defaults, {@code ${ENV}} interpolation and {@code JODO_*} overrides. Every {@link Secret} reads
- * {@value #MASK}, and so does a password in the database URL.
+ * {@value #MASK}. Plain strings can carry secrets too (a key in a base URL's query, a password in a
+ * URL's user info, {@code --api-key=$KEY} in an agent's command), so every string value is masked
+ * by {@link #scrub}: what looks like a credential is replaced, the rest is left readable.
  */
 final class ConfigView {
   static final String MASK = "****";
-  private static final Pattern URL_PASSWORD = Pattern.compile("(?i)(password=)[^&]*");
+
+  /** {@code scheme://user:password@host}: the user info goes. */
+  private static final Pattern URL_USER_INFO =
+      Pattern.compile("(\\b[a-zA-Z][\\w+.-]*://)[^/@\\s]+@");
+
+  /** A URL's query string ({@code ?key=…}, {@code ?password=…}): the whole query goes. */
+  private static final Pattern URL_QUERY =
+      Pattern.compile("(\\b[a-zA-Z][\\w+.-]*://[^\\s?#]*)\\?[^\\s#]+");
+
+  /**
+   * {@code api_key=…}, {@code --token=…}, {@code password: …}: the value goes. A colon counts only
+   * with a space after it, so {@code oauth.example.com:8443} keeps its port.
+   */
+  private static final Pattern NAMED_VALUE =
+      Pattern.compile(
+          "(?i)([\\w.-]*(?:key|token|secret|passw(?:or)?d|pwd|credential|auth)[\\w.-]*\\s*(?:=|:\\s)\\s*)"
+              + "[^\\s&;,]+");
+
+  /** {@code --api-key VALUE}: the value after the flag goes. */
+  private static final Pattern FLAG_VALUE =
+      Pattern.compile(
+          "(?i)(\\s--?[\\w-]*(?:key|token|secret|passw(?:or)?d|pwd|credential)[\\w-]*\\s+)(?!-)\\S+");
+
+  /** {@code Bearer …} or {@code Basic …} in a header written into a command. */
+  private static final Pattern SCHEME_CREDENTIAL =
+      Pattern.compile("(?i)(\\b(?:bearer|basic)\\s+)[^\\s'\"]+");
 
   /** config.yaml's key style: snake_case with digits set apart (input_cost_per_1m_tokens). */
   private static final PropertyNamingStrategy CONFIG_NAMES =
@@ -54,6 +84,11 @@ final class ConfigView {
     ObjectNode root = yaml.valueToTree(config);
     root.remove("genesis"); // shown on its own
     root.set("database", database(config.database(), yaml));
+    JsonNode warnings = root.remove("warnings"); // the kernel's own words, shown as they are
+    scrubAll(root);
+    if (warnings != null) {
+      root.set("warnings", warnings);
+    }
     return write(yaml, root);
   }
 
@@ -66,7 +101,7 @@ final class ConfigView {
     switch (target) {
       case DatabaseTarget.External external -> {
         out.put("kind", "external");
-        out.put("url", URL_PASSWORD.matcher(external.jdbcUrl()).replaceAll("$1" + MASK));
+        out.put("url", external.jdbcUrl());
         out.put("user", external.user());
         out.put("password", external.password().value().isEmpty() ? "" : MASK);
       }
@@ -75,6 +110,35 @@ final class ConfigView {
     }
     out.put("max_pool_size", target.maxPoolSize());
     return out;
+  }
+
+  /** {@code text} with whatever looks like a credential replaced by {@value #MASK}. */
+  static String scrub(String text) {
+    String out = SCHEME_CREDENTIAL.matcher(text).replaceAll("$1" + MASK);
+    out = URL_USER_INFO.matcher(out).replaceAll("$1" + MASK + "@");
+    out = URL_QUERY.matcher(out).replaceAll("$1?" + MASK);
+    out = NAMED_VALUE.matcher(out).replaceAll("$1" + MASK);
+    return FLAG_VALUE.matcher(" " + out).replaceAll("$1" + MASK).substring(1);
+  }
+
+  private static void scrubAll(JsonNode node) {
+    if (node instanceof ObjectNode object) {
+      for (Map.Entry<String, JsonNode> field : object.properties()) {
+        if (field.getValue().isTextual()) {
+          field.setValue(TextNode.valueOf(scrub(field.getValue().textValue())));
+        } else {
+          scrubAll(field.getValue());
+        }
+      }
+    } else if (node instanceof ArrayNode array) {
+      for (int i = 0; i < array.size(); i++) {
+        if (array.get(i).isTextual()) {
+          array.set(i, TextNode.valueOf(scrub(array.get(i).textValue())));
+        } else {
+          scrubAll(array.get(i));
+        }
+      }
+    }
   }
 
   private static String write(ObjectMapper yaml, JsonNode tree) {

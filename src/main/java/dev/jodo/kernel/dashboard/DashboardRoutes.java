@@ -3,6 +3,7 @@ package dev.jodo.kernel.dashboard;
 import dev.jodo.kernel.platform.auth.Principal;
 import dev.jodo.kernel.platform.auth.TokenService;
 import dev.jodo.kernel.platform.http.ApiException;
+import dev.jodo.kernel.platform.http.HttpServer;
 import dev.jodo.kernel.platform.http.Routes;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -24,6 +25,7 @@ import org.slf4j.LoggerFactory;
 public final class DashboardRoutes implements Routes {
   static final String COOKIE = "jodo_session";
   private static final String FLASH = "jodo_flash";
+  private static final String CSRF_ATTRIBUTE = "jodo.dashboard.csrf";
   private static final Logger log = LoggerFactory.getLogger(DashboardRoutes.class);
   private static final Pattern SAFE_NEXT = Pattern.compile("/dashboard(/[A-Za-z0-9/_.-]*)?");
   private static final String CSP =
@@ -58,8 +60,8 @@ public final class DashboardRoutes implements Routes {
 
   @Override
   public void register(RoutesConfig routes) {
-    routes.get("/dashboard/login", this::loginForm);
-    routes.post("/dashboard/login", this::login);
+    routes.get("/dashboard/login", guarded(this::loginForm));
+    routes.post("/dashboard/login", guarded(this::login));
     routes.post("/dashboard/logout", action(this::logout));
     routes.get("/dashboard", page(overview::render));
     routes.get("/dashboard/inference", page(inference::render));
@@ -73,71 +75,115 @@ public final class DashboardRoutes implements Routes {
 
   /** A page for a logged-in admin; anyone else is sent to the login form. */
   private io.javalin.http.Handler page(Page page) {
-    return ctx -> {
-      Optional<DashboardSessions.Session> session = session(ctx);
-      if (session.isEmpty()) {
-        redirect(
-            ctx, "/dashboard/login?next=" + URLEncoder.encode(ctx.path(), StandardCharsets.UTF_8));
-        return;
-      }
-      run(ctx, session.get(), page);
-    };
+    return guarded(
+        ctx -> {
+          Optional<DashboardSessions.Session> session = session(ctx);
+          if (session.isEmpty()) {
+            redirect(
+                ctx,
+                "/dashboard/login?next=" + URLEncoder.encode(ctx.path(), StandardCharsets.UTF_8));
+            return;
+          }
+          ctx.attribute(CSRF_ATTRIBUTE, session.get().csrf());
+          page.handle(ctx, session.get());
+        });
   }
 
   /** A form submission: the CSRF token is checked first; without a valid one, 403. */
   private io.javalin.http.Handler action(Page page) {
+    return guarded(
+        ctx -> {
+          Optional<DashboardSessions.Session> session = session(ctx);
+          if (session.isEmpty()
+              || !DashboardSessions.csrfMatches(session.get(), ctx.formParam("csrf"))) {
+            html(
+                ctx,
+                403,
+                Html.page(
+                    "Refused",
+                    Html.Nav.NONE,
+                    false,
+                    null,
+                    Html.notice(
+                            "error",
+                            "This form did not come with a valid CSRF token, so nothing was done."
+                                + " It may have expired or come from another site.")
+                        + "<p><a href=\"/dashboard\">Go back to the dashboard</a>, reload the"
+                        + " page and try again.</p>\n"));
+            return;
+          }
+          ctx.attribute(CSRF_ATTRIBUTE, session.get().csrf());
+          page.handle(ctx, session.get());
+        });
+  }
+
+  private interface Step {
+    void handle(Context ctx) throws Exception;
+  }
+
+  /**
+   * Failures as pages, never JSON or a stack trace: an {@link ApiException} with its status and
+   * message, the database down as 503, anything else as 500 with the request id to look for in the
+   * log.
+   */
+  private static io.javalin.http.Handler guarded(Step step) {
     return ctx -> {
-      Optional<DashboardSessions.Session> session = session(ctx);
-      if (session.isEmpty()
-          || !DashboardSessions.csrfMatches(session.get(), ctx.formParam("csrf"))) {
-        html(
+      try {
+        step.handle(ctx);
+      } catch (ApiException e) {
+        failure(ctx, e.status(), "Something went wrong", e.getMessage());
+      } catch (SQLException e) {
+        databaseDown(ctx, e);
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+        Optional<SQLException> database = sqlCause(e);
+        if (database.isPresent()) {
+          databaseDown(ctx, database.get());
+          return;
+        }
+        String request = ctx.attribute(HttpServer.REQUEST_ID);
+        log.error("dashboard {} failed (request {})", ctx.path(), request, e);
+        failure(
             ctx,
-            403,
-            Html.page(
-                "Refused",
-                Html.Nav.NONE,
-                false,
-                null,
-                Html.notice(
-                        "error",
-                        "This form did not come with a valid CSRF token, so nothing was done. It"
-                            + " may have expired or come from another site.")
-                    + "<p><a href=\"/dashboard\">Go back to the dashboard</a>, reload the page"
-                    + " and try again.</p>\n"));
-        return;
+            500,
+            "Something broke",
+            "The kernel failed to show this page; look for request id " + request + " in its log.");
       }
-      run(ctx, session.get(), page);
     };
   }
 
-  private void run(Context ctx, DashboardSessions.Session session, Page page) throws Exception {
-    try {
-      page.handle(ctx, session);
-    } catch (ApiException e) {
-      html(
-          ctx,
-          e.status(),
-          Html.page(
-              "Something went wrong",
-              Html.Nav.NONE,
-              false,
-              session.csrf(),
-              Html.notice("error", e.getMessage())
-                  + "<p><a href=\"/dashboard\">Back to the overview</a></p>\n"));
-    } catch (SQLException e) {
-      log.warn("dashboard {}: database error: {}", ctx.path(), e.getMessage());
-      html(
-          ctx,
-          503,
-          Html.page(
-              "Database unavailable",
-              Html.Nav.NONE,
-              false,
-              session.csrf(),
-              Html.notice(
-                  "error",
-                  "The kernel cannot reach its database right now. Try again in a moment.")));
+  private static void databaseDown(Context ctx, SQLException e) {
+    log.warn("dashboard {}: database error: {}", ctx.path(), e.getMessage());
+    failure(
+        ctx,
+        503,
+        "Database unavailable",
+        "The kernel cannot reach its database right now. Try again in a moment.");
+  }
+
+  /** Services wrap a database failure in an unchecked exception; find it to answer 503. */
+  private static Optional<SQLException> sqlCause(Throwable e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SQLException sql) {
+        return Optional.of(sql);
+      }
     }
+    return Optional.empty();
+  }
+
+  private static void failure(Context ctx, int status, String title, String message) {
+    html(
+        ctx,
+        status,
+        Html.page(
+            title,
+            Html.Nav.NONE,
+            false,
+            ctx.attribute(CSRF_ATTRIBUTE),
+            Html.notice("error", message)
+                + "<p><a href=\"/dashboard\">Back to the overview</a></p>\n"));
   }
 
   private Optional<DashboardSessions.Session> session(Context ctx) throws SQLException {
@@ -156,21 +202,6 @@ public final class DashboardRoutes implements Routes {
 
   private void login(Context ctx) throws SQLException {
     String address = ctx.ip();
-    Optional<Duration> wait = throttle.retryAfter(address);
-    if (wait.isPresent()) {
-      ctx.header("Retry-After", Long.toString(Math.max(1, wait.get().toSeconds())));
-      html(
-          ctx,
-          429,
-          loginPage(
-              Html.notice(
-                  "error",
-                  "Too many wrong tokens from your address. Wait "
-                      + Html.duration(wait.get())
-                      + " and try again."),
-              ctx.formParam("next")));
-      return;
-    }
     String token = Optional.ofNullable(ctx.formParam("token")).map(String::strip).orElse("");
     if (token.isEmpty()) {
       html(
@@ -186,7 +217,21 @@ public final class DashboardRoutes implements Routes {
     }
     Optional<Principal> who = tokens.authenticate(token);
     if (who.isEmpty() || !who.get().admin()) {
-      throttle.failed(address);
+      Optional<Duration> wait = throttle.failed(address);
+      if (wait.isPresent()) {
+        ctx.header("Retry-After", Long.toString(Math.max(1, wait.get().toSeconds())));
+        html(
+            ctx,
+            429,
+            loginPage(
+                Html.notice(
+                    "error",
+                    "Too many wrong tokens from your address. Wait "
+                        + Html.duration(wait.get())
+                        + " and try again."),
+                ctx.formParam("next")));
+        return;
+      }
       log.warn("dashboard login refused from {}", address);
       html(
           ctx,

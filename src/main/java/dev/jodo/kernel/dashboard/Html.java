@@ -167,7 +167,8 @@ final class Html {
       h2{font-size:1.25rem;margin:1.5rem 0 .5rem}
       h3{font-size:1.05rem;margin:1rem 0 .4rem}
       a{color:var(--accent)}
-      a:focus,button:focus,input:focus,select:focus{outline:3px solid #f0a500;outline-offset:2px}
+      a:focus,button:focus,input:focus,select:focus{outline:3px solid var(--fg);outline-offset:2px}
+      header a:focus,header button:focus{outline-color:#fff}
       .skip{position:absolute;left:-999px}
       .skip:focus{left:1rem;top:1rem;background:#fff;color:var(--fg);padding:.5rem;z-index:9}
       .card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:1rem;\

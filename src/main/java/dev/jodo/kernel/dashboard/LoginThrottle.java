@@ -11,8 +11,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Slows down guessing the admin token: after {@value #MAX_FAILURES} wrong tokens from one address
- * within {@link #WINDOW}, that address waits until the oldest of them leaves the window. Per kernel
- * and in memory: a guess needs a 32-byte random token, so this only keeps logs and CPU quiet.
+ * within {@link #WINDOW}, further wrong tokens from that address are answered with 429 until the
+ * oldest of them leaves the window. The right token is never refused, so a neighbour behind the
+ * same proxy address cannot lock the owner out. Per kernel and in memory: a guess needs a 32-byte
+ * random token, so this only keeps logs and CPU quiet.
  */
 final class LoginThrottle {
   static final int MAX_FAILURES = 10;
@@ -26,23 +28,12 @@ final class LoginThrottle {
     this.clock = clock;
   }
 
-  /** How long {@code address} must wait before its next try, if it must. */
-  Optional<Duration> retryAfter(String address) {
-    Deque<Instant> times = failures.get(address);
-    if (times == null) {
-      return Optional.empty();
-    }
-    synchronized (times) {
-      Instant now = clock.instant();
-      prune(times, now);
-      if (times.size() < MAX_FAILURES) {
-        return Optional.empty();
-      }
-      return Optional.of(Duration.between(now, times.peekFirst().plus(WINDOW)));
-    }
-  }
-
-  void failed(String address) {
+  /**
+   * Records a wrong token from {@code address}; answers how long the address must wait before its
+   * next try when it has now used up its failures, in one step so that concurrent guesses cannot
+   * slip between the count and the check.
+   */
+  Optional<Duration> failed(String address) {
     if (failures.size() >= MAX_ADDRESSES) {
       failures.clear(); // a flood of addresses: forget them rather than grow without bound
     }
@@ -51,6 +42,13 @@ final class LoginThrottle {
       Instant now = clock.instant();
       prune(times, now);
       times.addLast(now);
+      if (times.size() <= MAX_FAILURES) {
+        return Optional.empty();
+      }
+      while (times.size() > MAX_FAILURES) {
+        times.removeFirst(); // only the last MAX_FAILURES matter for the wait
+      }
+      return Optional.of(Duration.between(now, times.peekFirst().plus(WINDOW)));
     }
   }
 

@@ -35,12 +35,12 @@ import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebDriverException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.interactions.Actions;
-import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -238,8 +238,7 @@ class DashboardBrowserTest {
     assertThat(browser.switchTo().activeElement()).isEqualTo(restart);
     WebElement overview = browser.findElement(By.tagName("html"));
     new Actions(browser).sendKeys(Keys.ENTER).perform();
-    new WebDriverWait(browser, Duration.ofSeconds(30))
-        .until(ExpectedConditions.stalenessOf(overview));
+    awaitLeft(overview);
 
     assertThat(browser.getCurrentUrl()).isEqualTo(base + "/dashboard/agents/jodo/restart");
     assertThat(browser.findElements(By.cssSelector("meta[http-equiv=refresh]"))).isEmpty();
@@ -417,7 +416,24 @@ class DashboardBrowserTest {
   private void navigate(By what) {
     WebElement page = browser.findElement(By.tagName("html"));
     browser.findElement(what).click();
-    new WebDriverWait(browser, Duration.ofSeconds(30)).until(ExpectedConditions.stalenessOf(page));
+    awaitLeft(page);
+  }
+
+  /**
+   * Waits until {@code page} is no longer the document: chromedriver reports that as a stale
+   * element, or while the new page loads as "node does not belong to the document".
+   */
+  private void awaitLeft(WebElement page) {
+    new WebDriverWait(browser, Duration.ofSeconds(30))
+        .until(
+            driver -> {
+              try {
+                page.isEnabled();
+                return false;
+              } catch (WebDriverException gone) {
+                return true;
+              }
+            });
   }
 
   private void logIn() {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jodo.kernel.Kernel;
 import dev.jodo.kernel.platform.auth.Scope;
+import dev.jodo.kernel.platform.auth.TokenService;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.config.KernelConfig;
 import dev.jodo.kernel.testing.TestConfigs;
@@ -22,9 +23,13 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -69,6 +74,11 @@ class DashboardTest {
             emergency_reserve: 1.00
             models:
               gpt-4o-mini: {input_cost_per_1m_tokens: 1.0, output_cost_per_1m_tokens: 2.0, capabilities: [chat], quality: 6}
+          proxied:
+            type: openai
+            base_url: "http://jodo:${OPENAI_API_KEY}@127.0.0.1:9/v1?key=${OPENAI_API_KEY}"
+            models:
+              m: {input_cost_per_1m_tokens: 0, output_cost_per_1m_tokens: 0, capabilities: [chat]}
         routing:
           intent_preferences:
             chat: [openai]
@@ -200,6 +210,21 @@ class DashboardTest {
   }
 
   @Test
+  void rotatingTheAdminTokenEndsEveryDashboardSession() throws Exception {
+    String session = sessionOf(login(admin, Map.of()));
+    assertThat(get("/dashboard", Optional.of(session)).statusCode()).isEqualTo(200);
+
+    String rotated =
+        new TokenService(kernel.database().dataSource(), Optional.empty())
+            .rotateAdminToken()
+            .value();
+
+    assertThat(get("/dashboard", Optional.of(session)).statusCode()).isEqualTo(303);
+    assertThat(get("/dashboard", Optional.of(sessionOf(login(rotated, Map.of())))).statusCode())
+        .isEqualTo(200);
+  }
+
+  @Test
   void aPostWithoutItsCsrfTokenIsRefusedAndChangesNothing() throws Exception {
     String id = storeMemory("the cat is called Miso", "pets");
     String session = sessionOf(login(admin, Map.of()));
@@ -237,10 +262,40 @@ class DashboardTest {
     for (int i = 0; i < LoginThrottle.MAX_FAILURES; i++) {
       assertThat(login("jodo_admin_guess-" + i, Map.of()).statusCode()).isEqualTo(401);
     }
-    HttpResponse<String> throttled = login(admin, Map.of());
+    HttpResponse<String> throttled = login("jodo_admin_one-more", Map.of());
     assertThat(throttled.statusCode()).isEqualTo(429);
     assertThat(throttled.headers().firstValue("Retry-After")).isPresent();
     assertThat(throttled.headers().firstValue("Set-Cookie")).isEmpty();
+    assertThat(throttled.body()).contains("Too many wrong tokens");
+
+    // Guessers behind the owner's proxy address must not lock the owner out.
+    HttpResponse<String> owner = login(admin, Map.of());
+    assertThat(owner.statusCode()).isEqualTo(303);
+    assertThat(sessionOf(owner)).isNotBlank();
+  }
+
+  @Test
+  void concurrentWrongTokensAreCountedExactly() throws Exception {
+    int guesses = LoginThrottle.MAX_FAILURES * 3;
+    List<Integer> statuses = new CopyOnWriteArrayList<>();
+    try (var pool = Executors.newFixedThreadPool(guesses)) {
+      CountDownLatch start = new CountDownLatch(1);
+      for (int i = 0; i < guesses; i++) {
+        String guess = "jodo_admin_guess-" + i;
+        pool.submit(
+            () -> {
+              start.await();
+              statuses.add(login(guess, Map.of()).statusCode());
+              return null;
+            });
+      }
+      start.countDown();
+    }
+    assertThat(statuses).hasSize(guesses);
+    assertThat(statuses.stream().filter(s -> s == 401).count())
+        .isEqualTo(LoginThrottle.MAX_FAILURES);
+    assertThat(statuses.stream().filter(s -> s == 429).count())
+        .isEqualTo(guesses - LoginThrottle.MAX_FAILURES);
   }
 
   @Test
@@ -253,6 +308,7 @@ class DashboardTest {
         .contains("input_cost_per_1m_tokens: 1")
         .contains("monthly_budget: 10")
         .contains("purpose: You are Jodo.")
+        .contains("base_url: http://****@127.0.0.1:9/v1?****")
         .doesNotContain(OPENAI_KEY)
         .doesNotContain(OPENAI_KEY.substring(0, 8))
         .doesNotContain("http-equiv=\"refresh\"");

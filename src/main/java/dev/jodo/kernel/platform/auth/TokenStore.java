@@ -77,11 +77,13 @@ final class TokenStore {
                   "UPDATE api_tokens SET revoked_at = now() WHERE kind = 'admin' AND revoked_at IS NULL");
           PreparedStatement insert =
               c.prepareStatement(
-                  "INSERT INTO api_tokens (kind, token_hash, token_prefix) VALUES ('admin', ?, ?)")) {
+                  "INSERT INTO api_tokens (kind, token_hash, token_prefix) VALUES ('admin', ?, ?)");
+          PreparedStatement logOut = c.prepareStatement("DELETE FROM dashboard_sessions")) {
         revoke.executeUpdate();
         insert.setBytes(1, hash);
         insert.setString(2, prefix);
         insert.executeUpdate();
+        logOut.executeUpdate(); // every dashboard session was opened with the old token
         c.commit();
       } catch (SQLException e) {
         c.rollback();

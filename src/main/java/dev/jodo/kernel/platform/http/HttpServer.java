@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class HttpServer {
   public static final long MAX_BODY_BYTES = 1024 * 1024;
-  static final String REQUEST_ID = "X-Request-Id";
+  public static final String REQUEST_ID = "X-Request-Id";
   private static final Pattern SAFE_REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   private static final Logger log = LoggerFactory.getLogger("dev.jodo.kernel.http");
 
