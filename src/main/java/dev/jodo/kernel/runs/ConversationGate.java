@@ -78,8 +78,14 @@ final class ConversationGate {
       """;
 
   private static final String STARTED =
-      "SELECT run_id, queued_at IS NOT NULL AND started_at IS NULL, started_at, finished_at"
-          + " FROM conversation_runs WHERE run_id = ANY (?)";
+      """
+      SELECT r.run_id, r.queued_at IS NOT NULL AND r.started_at IS NULL, r.started_at,
+             r.finished_at,
+             (SELECT e.finished_at FROM conversation_runs e
+              WHERE e.conversation_key = r.conversation_key AND e.run_order < r.run_order
+              ORDER BY e.run_order DESC LIMIT 1)
+      FROM conversation_runs r WHERE r.run_id = ANY (?)
+      """;
 
   private static final String FORGET = "DELETE FROM conversation_runs WHERE run_id = ?";
 
@@ -122,10 +128,16 @@ final class ConversationGate {
 
   /**
    * A numbered run's turn. {@code queued}: it is waiting for it now. {@code startedAt}: when a run
-   * that had to wait got its turn (a run that never waited got it when it was accepted). {@code
-   * finishedAt}: when the run marked itself finished (empty until then, and if it failed).
+   * that had to wait got its turn (a run that never waited got it when it started). {@code
+   * finishedAt}: when the run marked itself finished (empty until then, and if it failed). {@code
+   * previousFinishedAt}: when the conversation's run before it finished: a run that never waited
+   * passed the gate after that, even if its workflow started a moment before.
    */
-  record Turn(boolean queued, Optional<Instant> startedAt, Optional<Instant> finishedAt) {}
+  record Turn(
+      boolean queued,
+      Optional<Instant> startedAt,
+      Optional<Instant> finishedAt,
+      Optional<Instant> previousFinishedAt) {}
 
   /** The turns of these runs; a run the gate never numbered is absent. */
   Map<String, Turn> turns(Collection<String> runIds) {
@@ -138,7 +150,9 @@ final class ConversationGate {
       ps.setArray(1, c.createArrayOf("varchar", runIds.toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          turns.put(rs.getString(1), new Turn(rs.getBoolean(2), instant(rs, 3), instant(rs, 4)));
+          turns.put(
+              rs.getString(1),
+              new Turn(rs.getBoolean(2), instant(rs, 3), instant(rs, 4), instant(rs, 5)));
         }
       }
     } catch (SQLException e) {

@@ -394,6 +394,17 @@ public final class RunsModule implements AutoCloseable {
   }
 
   /**
+   * When a run that never waited got its turn: when its workflow started, but never before the
+   * conversation's previous run finished (the gate let it through only after that).
+   */
+  private static Instant unblocked(WorkflowStatus status, Optional<ConversationGate.Turn> turn) {
+    Instant started = Optional.ofNullable(status.startedAt()).orElse(status.createdAt());
+    return turn.flatMap(ConversationGate.Turn::previousFinishedAt)
+        .filter(previous -> previous.isAfter(started))
+        .orElse(started);
+  }
+
+  /**
    * The run as the API shows it, with its conversation's turn (none for a run the gate never
    * numbered: one accepted by an earlier, queued build).
    */
@@ -433,8 +444,7 @@ public final class RunsModule implements AutoCloseable {
         waiting
             ? Optional.empty()
             : turn.flatMap(ConversationGate.Turn::startedAt)
-                .or(() -> Optional.ofNullable(status.startedAt()))
-                .or(() -> Optional.of(status.createdAt())),
+                .or(() -> Optional.of(unblocked(status, turn))),
         done
             ? turn.flatMap(ConversationGate.Turn::finishedAt)
                 .or(() -> Optional.ofNullable(status.updatedAt()))

@@ -108,6 +108,9 @@ class TwoKernelRunsTest {
       expected.add("ok");
     }
     assertThat(sessionTexts(a)).containsExactlyElementsOf(expected);
+    // Independent of the timestamps: the provider never saw two of the conversation's calls at
+    // once.
+    assertThat(openai.maxInFlight()).isEqualTo(1);
     assertThat(executors).as("both kernels executed runs").hasSize(2);
   }
 
