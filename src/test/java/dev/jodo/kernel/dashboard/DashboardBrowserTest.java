@@ -8,6 +8,7 @@ import dev.jodo.kernel.agents.LocalHost;
 import dev.jodo.kernel.agents.brain.Brain;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.config.KernelConfig;
+import dev.jodo.kernel.testing.TestAgents;
 import dev.jodo.kernel.testing.TestConfigs;
 import dev.jodo.kernel.testing.TestHttp;
 import dev.jodo.kernel.testing.TestPostgres;
@@ -60,25 +61,7 @@ class DashboardBrowserTest {
 
   /** What the fake model answers the seed: a stdlib app serving /health. */
   private static final String APP =
-      """
-      === FILE: main.py ===
-      import http.server, json, os
-
-      class Handler(http.server.BaseHTTPRequestHandler):
-          def log_message(self, *args):
-              pass
-          def do_GET(self):
-              body = json.dumps({"status": "ok"}).encode()
-              self.send_response(200 if self.path == "/health" else 404)
-              self.send_header("Content-Type", "application/json")
-              self.send_header("Content-Length", str(len(body)))
-              self.end_headers()
-              self.wfile.write(body)
-
-      port = int(os.environ["JODO_AGENT_PORT"])
-      http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
-      === END FILE ===
-      """;
+      "=== FILE: main.py ===\n" + TestAgents.HEALTHY + "=== END FILE ===\n";
 
   private Path temp;
   private DatabaseTarget.External database;
