@@ -11,6 +11,7 @@ import dev.jodo.kernel.dashboard.Dashboard;
 import dev.jodo.kernel.dashboard.DashboardRoutes;
 import dev.jodo.kernel.gateway.Gateway;
 import dev.jodo.kernel.gateway.GatewayModule;
+import dev.jodo.kernel.memory.EmbedderLoader;
 import dev.jodo.kernel.memory.MemoryModule;
 import dev.jodo.kernel.platform.auth.AdminTokenFile;
 import dev.jodo.kernel.platform.auth.TokenService;
@@ -118,6 +119,9 @@ public final class Kernel implements AutoCloseable {
     try {
       Files.createDirectories(config.home());
       config.warnings().forEach(warning -> log.warn(warning));
+      // The local embedding model (seconds of CPU) loads beside the rest of the start-up.
+      EmbedderLoader embedders = EmbedderLoader.start(config);
+      resources.push(embedders);
 
       DatabaseTarget.External target =
           switch (config.database()) {
@@ -166,7 +170,7 @@ public final class Kernel implements AutoCloseable {
       resources.push(runs);
       MemoryModule memory =
           new MemoryModule(
-              config, database.dataSource(), gateway.gateway(), options.clock(), mapper);
+              config, database.dataSource(), embedders, gateway.gateway(), options.clock(), mapper);
       resources.push(memory);
       runs.useMemory(memory.service());
       AgentsModule agents =
@@ -207,6 +211,7 @@ public final class Kernel implements AutoCloseable {
             routes.addAll(module.routes());
           });
       runs.useReplies(telegram.map(module -> module));
+      embedders.awaitLoaded(); // up means every configured part works, the embedder too
       HttpServer http =
           new HttpServer(
               config.bindHost(),

@@ -3,8 +3,6 @@ package dev.jodo.kernel.memory;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jodo.kernel.gateway.Gateway;
 import dev.jodo.kernel.memory.embed.Embedder;
-import dev.jodo.kernel.memory.embed.GatewayEmbedder;
-import dev.jodo.kernel.memory.embed.LocalEmbedder;
 import dev.jodo.kernel.memory.index.MemoryIndex;
 import dev.jodo.kernel.platform.config.KernelConfig;
 import dev.jodo.kernel.platform.http.Routes;
@@ -16,8 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Builds the memory feature for one kernel: the embedder chosen by {@code memory.embedder}, the
- * Lucene index under {@code JODO_HOME/index} following Postgres, the service and its routes.
+ * Builds the memory feature for one kernel: the embedder chosen by {@code memory.embedder} (see
+ * {@link EmbedderLoader}), the Lucene index under {@code JODO_HOME/index} following Postgres, the
+ * service and its routes.
  */
 public final class MemoryModule implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MemoryModule.class);
@@ -31,15 +30,12 @@ public final class MemoryModule implements AutoCloseable {
   public MemoryModule(
       KernelConfig config,
       DataSource dataSource,
+      EmbedderLoader embedders,
       Gateway gateway,
       Clock clock,
       ObjectMapper mapper) {
     MemoryStore store = new MemoryStore(dataSource);
-    this.embedder =
-        switch (config.memory().embedder()) {
-          case LOCAL -> new LocalEmbedder(config.home().resolve("cache").resolve("native"));
-          case GATEWAY -> new GatewayEmbedder(gateway, config.memory().gatewayModel());
-        };
+    this.embedder = embedders.take(gateway);
     this.index = MemoryIndex.open(config.home().resolve("index"));
     try {
       long last = store.lastSeq();

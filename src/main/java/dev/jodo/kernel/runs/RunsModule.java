@@ -152,6 +152,8 @@ public final class RunsModule implements AutoCloseable {
                 files,
                 (event, key) -> submit(event, Optional.of(key)),
                 replies));
+    dbos.integration()
+        .registerLifecycleListener(new ParallelRecovery(dataSource, executorId, APP_VERSION));
     dbos.launch();
     applySchedulesIfChanged(); // a failure (another kernel applying them at once) is retried
     this.scheduleWatch =

@@ -123,6 +123,15 @@ class RunsCrashIT {
             + requestsBeforeKill
             + " calls made");
     assertThat(doneBeforeKill.size()).isBetween(12, 49);
+    // As if an earlier restart had claimed some runs for its parallel recovery pass and died
+    // before resuming them: this start must resume those too.
+    String executor = Files.readString(temp.resolve("kernel/home/executor.id")).strip();
+    int claimedByADeadPass =
+        update(
+            "UPDATE dbos.workflow_status SET executor_id = executor_id || ':recovering'"
+                + " WHERE workflow_uuid IN (SELECT workflow_uuid FROM dbos.workflow_status"
+                + " WHERE status = 'PENDING' ORDER BY created_at DESC LIMIT 5)");
+    assertThat(claimedByADeadPass).isEqualTo(5);
 
     long restarted = System.nanoTime();
     JarKernel second = start();
@@ -135,6 +144,23 @@ class RunsCrashIT {
             + Duration.ofNanos(System.nanoTime() - restarted).toMillis()
             + " ms after the restart began");
     assertThat(succeeded()).isEqualTo(50);
+    // Each interrupted run was resumed once (its second attempt), by this kernel; none is left
+    // claimed, and none was resumed twice by DBOS's own recovery and the parallel pass.
+    assertThat(
+            count(
+                "SELECT count(*) FROM dbos.workflow_status WHERE executor_id <> '"
+                    + executor
+                    + "'"))
+        .isZero();
+    assertThat(
+            count(
+                "SELECT count(*) FROM dbos.workflow_status WHERE recovery_attempts = 2"
+                    + " AND workflow_uuid <> ALL (ARRAY['"
+                    + String.join("','", doneBeforeKill)
+                    + "'])"))
+        .isEqualTo(50 - doneBeforeKill.size());
+    assertThat(count("SELECT count(*) FROM dbos.workflow_status WHERE recovery_attempts > 2"))
+        .isZero();
 
     // Exactly once: every run's two session messages, once.
     assertThat(count("SELECT count(*) FROM session_messages")).isEqualTo(100);
@@ -189,6 +215,13 @@ class RunsCrashIT {
       }
     }
     return ids;
+  }
+
+  private int update(String statement) throws Exception {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement ps = c.prepareStatement(statement)) {
+      return ps.executeUpdate();
+    }
   }
 
   private int count(String query) throws Exception {

@@ -1,0 +1,100 @@
+package dev.jodo.kernel.memory;
+
+import dev.jodo.kernel.gateway.Gateway;
+import dev.jodo.kernel.memory.embed.Embedder;
+import dev.jodo.kernel.memory.embed.GatewayEmbedder;
+import dev.jodo.kernel.memory.embed.LocalEmbedder;
+import dev.jodo.kernel.platform.auth.Principal;
+import dev.jodo.kernel.platform.config.KernelConfig;
+import dev.jodo.kernel.platform.config.MemoryConfig;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The embedder chosen by {@code memory.embedder}. The bundled local model takes seconds of CPU to
+ * load, so it starts loading on its own thread as soon as the kernel starts: the database, the
+ * gateway, durable runs and the memory module come up beside it instead of after it, and after a
+ * crash the resumed runs only wait for it when they have memories to recall. The kernel still waits
+ * for it before it serves HTTP ({@link #awaitLoaded()}).
+ */
+public final class EmbedderLoader implements AutoCloseable {
+  private final KernelConfig config;
+  private final CompletableFuture<LocalEmbedder> local;
+  private boolean taken;
+
+  private EmbedderLoader(KernelConfig config, CompletableFuture<LocalEmbedder> local) {
+    this.config = config;
+    this.local = local;
+  }
+
+  /** Starts loading the local model now, when the configuration chose it. */
+  public static EmbedderLoader start(KernelConfig config) {
+    if (config.memory().embedder() != MemoryConfig.Embedder.LOCAL) {
+      return new EmbedderLoader(config, null);
+    }
+    return new EmbedderLoader(
+        config,
+        CompletableFuture.supplyAsync(
+            () -> new LocalEmbedder(config.home().resolve("cache").resolve("native")),
+            task -> Thread.ofPlatform().name("jodo-embedder-load").daemon(true).start(task)));
+  }
+
+  /**
+   * The embedder; the caller owns it from now on and closes it. The local model may still be
+   * loading: it answers {@link Embedder#model()} at once and makes an {@code embed} call wait for
+   * the load, so the memory module (and a turn's recall in a namespace with no memories, which
+   * embeds nothing) is ready before the model is.
+   */
+  Embedder take(Gateway gateway) {
+    taken = true;
+    if (local == null) {
+      return new GatewayEmbedder(gateway, config.memory().gatewayModel());
+    }
+    return new Embedder() {
+      @Override
+      public String model() {
+        return LocalEmbedder.MODEL;
+      }
+
+      @Override
+      public Embedded embed(Principal caller, List<String> texts) {
+        return loaded().embed(caller, texts);
+      }
+
+      @Override
+      public void close() {
+        local.thenAccept(LocalEmbedder::close);
+      }
+    };
+  }
+
+  /**
+   * Waits until the local model has loaded; its failure to load is thrown here, so that the kernel
+   * does not come up without the embedder it was configured with.
+   */
+  public void awaitLoaded() {
+    if (local != null) {
+      loaded();
+    }
+  }
+
+  private LocalEmbedder loaded() {
+    try {
+      return local.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException cause) {
+        throw cause;
+      }
+      throw e;
+    }
+  }
+
+  /** Closes a loaded model nobody took (the kernel failed to start before the memory module). */
+  @Override
+  public void close() {
+    if (!taken && local != null) {
+      local.thenAccept(LocalEmbedder::close);
+    }
+  }
+}
