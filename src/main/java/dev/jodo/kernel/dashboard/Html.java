@@ -1,5 +1,6 @@
 package dev.jodo.kernel.dashboard;
 
+import dev.jodo.kernel.platform.http.HtmlText;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.time.Duration;
@@ -36,23 +37,7 @@ final class Html {
 
   /** {@code value} escaped for element content and quoted attribute values; null is empty. */
   static String text(Object value) {
-    if (value == null) {
-      return "";
-    }
-    String s = value.toString();
-    StringBuilder out = new StringBuilder(s.length() + 16);
-    for (int i = 0; i < s.length(); i++) {
-      char ch = s.charAt(i);
-      switch (ch) {
-        case '&' -> out.append("&amp;");
-        case '<' -> out.append("&lt;");
-        case '>' -> out.append("&gt;");
-        case '"' -> out.append("&quot;");
-        case '\'' -> out.append("&#39;");
-        default -> out.append(ch);
-      }
-    }
-    return out.toString();
+    return HtmlText.escape(value);
   }
 
   static String time(Instant instant) {

@@ -363,6 +363,38 @@ class DashboardTest {
     assertThat(agent.body()).contains("agent &#39;nobody&#39; is not configured");
   }
 
+  @Test
+  void aWrongAddressInTheBrowserGetsAPageAndAnApiClientGetsJson() throws Exception {
+    // The path is shown as sent (still percent-encoded); what may be sent raw is escaped.
+    String path = "/dashboard/it's&more%3Cscript%3E";
+    HttpResponse<String> page =
+        send(HttpRequest.newBuilder(uri(path)).header("Accept", "text/html,*/*;q=0.8").build());
+    assertThat(page.statusCode()).isEqualTo(404);
+    assertThat(page.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(type -> assertThat(type).startsWith("text/html"));
+    assertThat(page.body())
+        .contains("<h1>Not found</h1>")
+        .contains("no route GET /dashboard/it&#39;s&amp;more%3Cscript%3E")
+        .doesNotContain("<script>")
+        .contains("href=\"/dashboard\"");
+
+    HttpResponse<String> json =
+        send(HttpRequest.newBuilder(uri(path)).header("Accept", "application/json").build());
+    assertThat(json.statusCode()).isEqualTo(404);
+    assertThat(json.body()).contains("\"code\":\"not_found\"");
+
+    HttpResponse<String> wrongMethod =
+        send(
+            HttpRequest.newBuilder(uri("/dashboard"))
+                .header("Accept", "text/html")
+                .PUT(HttpRequest.BodyPublishers.noBody())
+                .build());
+    assertThat(wrongMethod.statusCode()).isEqualTo(405);
+    assertThat(wrongMethod.headers().firstValue("Allow"))
+        .hasValueSatisfying(allow -> assertThat(allow).contains("GET"));
+    assertThat(wrongMethod.body()).contains("<h1>Not allowed</h1>").contains("PUT is not allowed");
+  }
+
   private String storeMemory(String content, String tag) {
     String body = "{\"content\":" + json(content) + ",\"tags\":[" + json(tag) + "]}";
     TestHttp.Response stored = api.post("/api/memory/store", admin, body);

@@ -122,22 +122,32 @@ public final class HttpServer {
   private static void renderJavalinException(HttpResponseException e, Context ctx) {
     int status = e.getStatus();
     switch (status) {
-      case 404 ->
-          writeError(ctx, 404, "not_found", "no route " + ctx.method().name() + " " + ctx.path());
+      case 404 -> {
+        String message = "no route " + ctx.method().name() + " " + ctx.path();
+        if (wantsHtml(ctx)) {
+          writeHtmlError(ctx, 404, "Not found", message);
+        } else {
+          writeError(ctx, 404, "not_found", message);
+        }
+      }
       case 405 -> {
         Map<String, String> details = e.getDetails();
-        String allowed = details.getOrDefault("availableMethods", "");
+        // Javalin names the detail differently when the client accepts HTML.
+        String allowed =
+            details.getOrDefault("availableMethods", details.getOrDefault("Available methods", ""));
         if (!allowed.isEmpty()) {
           ctx.header("Allow", allowed.replace(" ", ""));
         }
-        writeError(
-            ctx,
-            405,
-            "method_not_allowed",
+        String message =
             ctx.method().name()
                 + " is not allowed on "
                 + ctx.path()
-                + (allowed.isEmpty() ? "" : "; use " + allowed));
+                + (allowed.isEmpty() ? "" : "; use " + allowed);
+        if (wantsHtml(ctx)) {
+          writeHtmlError(ctx, 405, "Not allowed", message);
+        } else {
+          writeError(ctx, 405, "method_not_allowed", message);
+        }
       }
       case 413 ->
           writeError(
@@ -157,6 +167,32 @@ public final class HttpServer {
         500,
         "internal_error",
         "the kernel failed to handle this request; request id " + requestId);
+  }
+
+  /** A browser (it asks for HTML first) rather than an API client (JSON or anything). */
+  private static boolean wantsHtml(Context ctx) {
+    String accept = ctx.header("Accept");
+    return accept != null && accept.startsWith("text/html");
+  }
+
+  /** A small page for a person who typed or followed a wrong address into the browser. */
+  private static void writeHtmlError(Context ctx, int status, String title, String message) {
+    ctx.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    ctx.header("X-Content-Type-Options", "nosniff");
+    ctx.status(status)
+        .contentType("text/html; charset=utf-8")
+        .result(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                + "<title>"
+                + title
+                + " · Jodo Kernel</title></head>\n<body style=\"font:16px/1.5 system-ui,sans-serif;"
+                + "max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1b1f24\">\n<main><h1>"
+                + title
+                + "</h1>\n<p>"
+                + HtmlText.escape(message)
+                + ". Jodo looked everywhere.</p>\n<p><a href=\"/dashboard\">Go to the dashboard</a>"
+                + "</p></main>\n</body></html>\n");
   }
 
   private static void writeError(Context ctx, int status, String code, String message) {
