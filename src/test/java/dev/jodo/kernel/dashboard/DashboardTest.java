@@ -395,6 +395,30 @@ class DashboardTest {
     assertThat(wrongMethod.body()).contains("<h1>Not allowed</h1>").contains("PUT is not allowed");
   }
 
+  @Test
+  void aDatabaseErrorIsAPageAndTheDashboardRecovers() throws Exception {
+    String session = sessionOf(login(admin, Map.of()));
+    sql("ALTER TABLE dashboard_sessions RENAME TO dashboard_sessions_away");
+    HttpResponse<String> down = get("/dashboard", Optional.of(session));
+    assertThat(down.statusCode()).isEqualTo(503);
+    assertThat(down.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(type -> assertThat(type).startsWith("text/html"));
+    assertThat(down.body())
+        .contains("cannot reach its database")
+        .doesNotContain("dashboard_sessions") // no SQL or stack trace on the page
+        .doesNotContain("Exception");
+
+    sql("ALTER TABLE dashboard_sessions_away RENAME TO dashboard_sessions");
+    assertThat(get("/dashboard", Optional.of(session)).statusCode()).isEqualTo(200);
+  }
+
+  private void sql(String statement) throws Exception {
+    try (Connection c = kernel.database().dataSource().getConnection();
+        PreparedStatement ps = c.prepareStatement(statement)) {
+      ps.execute();
+    }
+  }
+
   private String storeMemory(String content, String tag) {
     String body = "{\"content\":" + json(content) + ",\"tags\":[" + json(tag) + "]}";
     TestHttp.Response stored = api.post("/api/memory/store", admin, body);
