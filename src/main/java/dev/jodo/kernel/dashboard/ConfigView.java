@@ -37,31 +37,66 @@ import java.util.regex.Pattern;
 final class ConfigView {
   static final String MASK = "****";
 
-  /** {@code scheme://user:password@host}: the user info goes. */
+  // Every quantifier below is bounded: the patterns run over whatever the configuration holds, and
+  // an unbounded name pattern backtracked cubically on a long run of "keykey…".
+
+  /** A name that says it holds a credential: api_key, X-Api-Key, --token, db.password. */
+  private static final String NAME =
+      "[\\w.-]{0,40}(?:key|token|secret|passw(?:or)?d|pwd|pass|credentials?|auth)[\\w.-]{0,40}";
+
+  /** A value: quoted (spaces and all) or up to the next space. */
+  private static final String VALUE = "(?:\"[^\"]{0,400}\"|'[^']{0,400}'|[^\\s&'\"]{1,400})";
+
+  /** {@code Authorization: <scheme> <credentials>} (any scheme), up to a quote or the line end. */
+  private static final Pattern AUTHORIZATION =
+      Pattern.compile("(?i)(\\bauthorization[\"']?\\s{0,5}[:=]\\s{0,5})[^'\"\\n]{1,400}");
+
+  /** {@code Bearer …} or {@code Basic …} without the header name. */
+  private static final Pattern SCHEME_CREDENTIAL =
+      Pattern.compile("(?i)(\\b(?:bearer|basic)\\s{1,5})[^\\s'\"]{1,400}");
+
+  /** curl's {@code -u user:password} / {@code --user user:password}. */
+  private static final Pattern USER_FLAG =
+      Pattern.compile("(\\s(?:-u|--user)(?:=|\\s{1,5}))(?!-)" + VALUE);
+
+  /** {@code scheme://user:password@host}: the user info goes (up to the last @ of it). */
   private static final Pattern URL_USER_INFO =
-      Pattern.compile("(\\b[a-zA-Z][\\w+.-]*://)[^/@\\s]+@");
+      Pattern.compile("(\\b[a-zA-Z][\\w+.-]{0,20}://)[^/\\s]{0,400}@");
 
   /** A URL's query string ({@code ?key=…}, {@code ?password=…}): the whole query goes. */
   private static final Pattern URL_QUERY =
-      Pattern.compile("(\\b[a-zA-Z][\\w+.-]*://[^\\s?#]*)\\?[^\\s#]+");
+      Pattern.compile("(\\b[a-zA-Z][\\w+.-]{0,20}://[^\\s?#]{0,2000})\\?[^\\s#]{1,2000}");
 
   /**
-   * {@code api_key=…}, {@code --token=…}, {@code password: …}: the value goes. A colon counts only
-   * with a space after it, so {@code oauth.example.com:8443} keeps its port.
+   * {@code api_key=…}, {@code --token=…}, {@code password: …}, {@code "api_key":"…"}: the value
+   * goes. A colon counts with a space or a quote after it, so {@code oauth.example.com:8443} keeps
+   * its port.
    */
   private static final Pattern NAMED_VALUE =
-      Pattern.compile(
-          "(?i)([\\w.-]*(?:key|token|secret|passw(?:or)?d|pwd|credential|auth)[\\w.-]*\\s*(?:=|:\\s)\\s*)"
-              + "[^\\s&;,]+");
+      Pattern.compile("(?i)(" + NAME + "[\"']?\\s{0,5}(?:=|:\\s|:(?=[\"']))\\s{0,5})" + VALUE);
 
-  /** {@code --api-key VALUE}: the value after the flag goes. */
+  /**
+   * {@code password:X}, {@code X-Api-Key:X}: a colon right after a name that ends in a credential
+   * word, unless a port number follows.
+   */
+  private static final Pattern NAMED_COLON =
+      Pattern.compile(
+          "(?i)(\\b[\\w.-]{0,40}(?:key|token|secret|passw(?:or)?d|pwd):)(?!\\d{1,5}\\b)[^\\s\"',;&/]{1,400}");
+
+  /** {@code --api-key VALUE}, {@code --password "two words"}: the value after the flag goes. */
   private static final Pattern FLAG_VALUE =
-      Pattern.compile(
-          "(?i)(\\s--?[\\w-]*(?:key|token|secret|passw(?:or)?d|pwd|credential)[\\w-]*\\s+)(?!-)\\S+");
+      Pattern.compile("(?i)(\\s--?" + NAME.replace(".", "") + "\\s{1,5})(?!-)" + VALUE);
 
-  /** {@code Bearer …} or {@code Basic …} in a header written into a command. */
-  private static final Pattern SCHEME_CREDENTIAL =
-      Pattern.compile("(?i)(\\b(?:bearer|basic)\\s+)[^\\s'\"]+");
+  /**
+   * Keys by their look: well-known prefixes (sk-, ghp_, xoxb-, AKIA, AIza, glpat-), a Telegram bot
+   * token, or a long mixed-case-and-digit word. Model names (lower case) stay readable.
+   */
+  private static final Pattern KEY_LOOKING =
+      Pattern.compile(
+          "(?<![\\w-])(?:(?:sk-|sk_|pk_|rk_|ghp_|gho_|ghs_|github_pat_|xox[abprs]-|glpat-|AKIA|AIza)"
+              + "[\\w-]{8,400}|\\d{6,12}:[\\w-]{30,60}|[A-Fa-f0-9]{32,400})(?![\\w-])");
+
+  private static final Pattern LONG_WORD = Pattern.compile("[\\w+=-]{24,400}");
 
   /** config.yaml's key style: snake_case with digits set apart (input_cost_per_1m_tokens). */
   private static final PropertyNamingStrategy CONFIG_NAMES =
@@ -114,11 +149,30 @@ final class ConfigView {
 
   /** {@code text} with whatever looks like a credential replaced by {@value #MASK}. */
   static String scrub(String text) {
-    String out = SCHEME_CREDENTIAL.matcher(text).replaceAll("$1" + MASK);
+    String out = AUTHORIZATION.matcher(text).replaceAll("$1" + MASK);
+    out = SCHEME_CREDENTIAL.matcher(out).replaceAll("$1" + MASK);
     out = URL_USER_INFO.matcher(out).replaceAll("$1" + MASK + "@");
     out = URL_QUERY.matcher(out).replaceAll("$1?" + MASK);
     out = NAMED_VALUE.matcher(out).replaceAll("$1" + MASK);
-    return FLAG_VALUE.matcher(" " + out).replaceAll("$1" + MASK).substring(1);
+    out = NAMED_COLON.matcher(out).replaceAll("$1" + MASK);
+    out = USER_FLAG.matcher(" " + out).replaceAll("$1" + MASK).substring(1);
+    out = FLAG_VALUE.matcher(" " + out).replaceAll("$1" + MASK).substring(1);
+    out = KEY_LOOKING.matcher(out).replaceAll(MASK);
+    return LONG_WORD.matcher(out).replaceAll(m -> randomLooking(m.group()) ? MASK : "$0");
+  }
+
+  /** Upper case, lower case and digits together: how generated keys look, not names. */
+  private static boolean randomLooking(String word) {
+    boolean upper = false;
+    boolean lower = false;
+    boolean digit = false;
+    for (int i = 0; i < word.length(); i++) {
+      char ch = word.charAt(i);
+      upper |= Character.isUpperCase(ch);
+      lower |= Character.isLowerCase(ch);
+      digit |= Character.isDigit(ch);
+    }
+    return upper && lower && digit;
   }
 
   private static void scrubAll(JsonNode node) {

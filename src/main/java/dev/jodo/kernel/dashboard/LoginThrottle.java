@@ -10,11 +10,12 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Slows down guessing the admin token: after {@value #MAX_FAILURES} wrong tokens from one address
- * within {@link #WINDOW}, further wrong tokens from that address are answered with 429 until the
- * oldest of them leaves the window. The right token is never refused, so a neighbour behind the
- * same proxy address cannot lock the owner out. Per kernel and in memory: a guess needs a 32-byte
- * random token, so this only keeps logs and CPU quiet.
+ * Answers wrong admin tokens with 429 once an address has sent {@value #MAX_FAILURES} of them
+ * within {@link #WINDOW}, until the oldest leaves the window. It does not slow guessing: every try
+ * is still checked, and the right token is let in even from a throttled address, so that a
+ * neighbour behind the same proxy address cannot lock the owner out. The protection against
+ * guessing is the token itself (32 random bytes when the kernel makes it); this keeps the log quiet
+ * and tells a script that it is wrong. Per kernel and in memory.
  */
 final class LoginThrottle {
   static final int MAX_FAILURES = 10;

@@ -84,9 +84,14 @@ public final class EmbedderLoader implements AutoCloseable {
       return local.join();
     } catch (CompletionException e) {
       if (e.getCause() instanceof RuntimeException cause) {
-        throw cause;
+        throw cause; // LocalEmbedder's own message: what failed and what to set instead
       }
-      throw e;
+      throw new IllegalStateException(
+          "cannot load the local embedding model: "
+              + e.getCause()
+              + "; give the kernel more memory (JODO_JAVA_OPTS=-Xmx…) or set memory.embedder:"
+              + " gateway",
+          e.getCause());
     }
   }
 

@@ -35,7 +35,6 @@ public final class MemoryModule implements AutoCloseable {
       Clock clock,
       ObjectMapper mapper) {
     MemoryStore store = new MemoryStore(dataSource);
-    this.embedder = embedders.take(gateway);
     this.index = MemoryIndex.open(config.home().resolve("index"));
     try {
       long last = store.lastSeq();
@@ -49,9 +48,10 @@ public final class MemoryModule implements AutoCloseable {
       }
     } catch (SQLException e) {
       index.close();
-      embedder.close();
       throw new IllegalStateException("memory store: " + e.getMessage(), e);
     }
+    // Taken last: until then the loader still owns it and closes it if the start fails.
+    this.embedder = embedders.take(gateway);
     this.follower = new IndexFollower(store, index);
     this.service = new MemoryService(store, index, follower, embedder, config.genesisName(), clock);
     this.routes =

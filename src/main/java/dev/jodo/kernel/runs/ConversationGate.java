@@ -83,6 +83,7 @@ final class ConversationGate {
              r.finished_at,
              (SELECT e.finished_at FROM conversation_runs e
               WHERE e.conversation_key = r.conversation_key AND e.run_order < r.run_order
+                AND e.finished_at IS NOT NULL
               ORDER BY e.run_order DESC LIMIT 1)
       FROM conversation_runs r WHERE r.run_id = ANY (?)
       """;
@@ -130,8 +131,9 @@ final class ConversationGate {
    * A numbered run's turn. {@code queued}: it is waiting for it now. {@code startedAt}: when a run
    * that had to wait got its turn (a run that never waited got it when it started). {@code
    * finishedAt}: when the run marked itself finished (empty until then, and if it failed). {@code
-   * previousFinishedAt}: when the conversation's run before it finished: a run that never waited
-   * passed the gate after that, even if its workflow started a moment before.
+   * previousFinishedAt}: when the conversation's latest earlier finished run finished (runs of a
+   * conversation finish in order, so the latest of them all): a run that never waited passed the
+   * gate after that, even if its workflow started a moment before.
    */
   record Turn(
       boolean queued,

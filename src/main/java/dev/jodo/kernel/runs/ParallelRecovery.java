@@ -23,17 +23,20 @@ import org.slf4j.LoggerFactory;
  * the last of 1,000 interrupted runs waiting seconds for its turn to be resumed.
  *
  * <p>When DBOS has launched, but before it looks for interrupted work, this claims this kernel's
- * interrupted direct workflows in one statement (their executor id becomes {@code <id>:recovering},
- * so DBOS's serial pass does not find them) and resumes them on {@value #THREADS} threads through
- * DBOS's own {@code executeWorkflowById}, as a recovery: the recovery attempt is counted, completed
- * steps are replayed from their checkpoints and never run again, and each resumed run is stamped
- * with this kernel's executor id again. A crash during this pass leaves the rest claimed; the next
- * start claims those too. Runs on a DBOS queue (an older build's) are left to DBOS.
+ * interrupted direct workflows in one statement and resumes them on {@value #THREADS} threads
+ * through DBOS's own {@code executeWorkflowById}, as a recovery: the recovery attempt is counted,
+ * completed steps are replayed from their checkpoints and never run again.
+ *
+ * <p>A claimed run's application version becomes {@code <version>/recovered}. DBOS looks for the
+ * interrupted runs of its executor id <em>and</em> application version, and resuming a run stamps
+ * the executor id but never the version, so DBOS's own pass (which may look only after this pass
+ * has resumed some runs) never finds a claimed run, however the two interleave. The mark stays on
+ * the run; the next start claims runs with either version, so a crash during or after this pass
+ * loses nothing. Runs on a DBOS queue (an older build's) are left to DBOS.
  *
  * <p>{@code executeWorkflowById} is public on DBOS's executor but the executor is reached through a
  * package-private accessor, once at launch, by reflection; if a DBOS upgrade removes it, this pass
- * claims nothing (and hands back what an interrupted pass had claimed) and DBOS's own recovery does
- * all the work, as before.
+ * claims nothing, hands marked runs back to DBOS, and DBOS's own recovery does all the work.
  */
 final class ParallelRecovery implements DBOSLifecycleListener {
   private static final Logger log = LoggerFactory.getLogger(ParallelRecovery.class);
@@ -41,14 +44,17 @@ final class ParallelRecovery implements DBOSLifecycleListener {
 
   private static final String CLAIM =
       """
-      UPDATE dbos.workflow_status SET executor_id = ?
-      WHERE status = 'PENDING' AND executor_id IN (?, ?) AND application_version = ?
+      UPDATE dbos.workflow_status SET application_version = ?
+      WHERE status = 'PENDING' AND executor_id = ? AND application_version IN (?, ?)
         AND queue_name IS NULL
       RETURNING workflow_uuid, created_at
       """;
 
   private static final String HAND_BACK =
-      "UPDATE dbos.workflow_status SET executor_id = ? WHERE executor_id = ? AND status = 'PENDING'";
+      """
+      UPDATE dbos.workflow_status SET application_version = ?
+      WHERE status = 'PENDING' AND executor_id = ? AND application_version = ?
+      """;
 
   private final DataSource dataSource;
   private final String executorId;
@@ -61,8 +67,9 @@ final class ParallelRecovery implements DBOSLifecycleListener {
     this.appVersion = appVersion;
   }
 
-  static String claimId(String executorId) {
-    return executorId + ":recovering";
+  /** The application version of a run this pass has claimed. */
+  static String claimedVersion(String appVersion) {
+    return appVersion + "/recovered";
   }
 
   @Override
@@ -73,7 +80,9 @@ final class ParallelRecovery implements DBOSLifecycleListener {
       accessor.setAccessible(true);
       executor = (DBOSExecutor) accessor.invoke(dbos);
     } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("parallel recovery unavailable ({}); DBOS resumes interrupted runs one by one", e);
+      log.warn(
+          "parallel recovery unavailable ({}); DBOS resumes interrupted runs one by one",
+          e.toString());
       handBack();
       return;
     }
@@ -97,18 +106,20 @@ final class ParallelRecovery implements DBOSLifecycleListener {
     for (int t = 0; t < THREADS; t++) {
       workers.execute(
           () -> {
-            for (int i = next.getAndIncrement(); i < claimed.size(); i = next.getAndIncrement()) {
-              if (Thread.currentThread().isInterrupted()) {
-                return;
+            try {
+              for (int i = next.getAndIncrement();
+                  i < claimed.size() && !Thread.currentThread().isInterrupted();
+                  i = next.getAndIncrement()) {
+                resume(executor, claimed.get(i));
               }
-              resume(executor, claimed.get(i));
-            }
-            if (left.decrementAndGet() == 0) {
-              log.info(
-                  "resumed {} interrupted run(s) in {} ms",
-                  claimed.size(),
-                  (System.nanoTime() - start) / 1_000_000);
-              workers.shutdown();
+            } finally {
+              if (left.decrementAndGet() == 0) {
+                log.info(
+                    "resumed {} interrupted run(s) in {} ms",
+                    claimed.size(),
+                    (System.nanoTime() - start) / 1_000_000);
+                workers.shutdown();
+              }
             }
           });
     }
@@ -122,15 +133,13 @@ final class ParallelRecovery implements DBOSLifecycleListener {
     }
   }
 
-  /**
-   * Gives runs an interrupted pass had claimed back to this kernel's executor id, for DBOS's own
-   * recovery to find (it looks after this listener returns).
-   */
+  /** Gives runs an earlier pass had claimed back to DBOS's own recovery (it looks after this). */
   private void handBack() {
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(HAND_BACK)) {
-      ps.setString(1, executorId);
-      ps.setString(2, claimId(executorId));
+      ps.setString(1, appVersion);
+      ps.setString(2, executorId);
+      ps.setString(3, claimedVersion(appVersion));
       ps.executeUpdate();
     } catch (SQLException e) {
       log.warn("cannot hand claimed runs back to DBOS's recovery: {}", e.getMessage());
@@ -143,10 +152,10 @@ final class ParallelRecovery implements DBOSLifecycleListener {
     List<Claimed> rows = new ArrayList<>();
     try (Connection c = dataSource.getConnection();
         PreparedStatement ps = c.prepareStatement(CLAIM)) {
-      ps.setString(1, claimId(executorId));
+      ps.setString(1, claimedVersion(appVersion));
       ps.setString(2, executorId);
-      ps.setString(3, claimId(executorId));
-      ps.setString(4, appVersion);
+      ps.setString(3, appVersion);
+      ps.setString(4, claimedVersion(appVersion));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           rows.add(new Claimed(rs.getString(1), rs.getLong(2)));

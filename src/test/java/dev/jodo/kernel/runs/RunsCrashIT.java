@@ -124,12 +124,14 @@ class RunsCrashIT {
             + " calls made");
     assertThat(doneBeforeKill.size()).isBetween(12, 49);
     // As if an earlier restart had claimed some runs for its parallel recovery pass and died
-    // before resuming them: this start must resume those too.
+    // before resuming them (DBOS's own recovery no longer sees those): this start resumes them too.
     String executor = Files.readString(temp.resolve("kernel/home/executor.id")).strip();
+    String claimed = ParallelRecovery.claimedVersion(RunsModule.APP_VERSION);
     int claimedByADeadPass =
         update(
-            "UPDATE dbos.workflow_status SET executor_id = executor_id || ':recovering'"
-                + " WHERE workflow_uuid IN (SELECT workflow_uuid FROM dbos.workflow_status"
+            "UPDATE dbos.workflow_status SET application_version = '"
+                + claimed
+                + "' WHERE workflow_uuid IN (SELECT workflow_uuid FROM dbos.workflow_status"
                 + " WHERE status = 'PENDING' ORDER BY created_at DESC LIMIT 5)");
     assertThat(claimedByADeadPass).isEqualTo(5);
 
@@ -144,8 +146,10 @@ class RunsCrashIT {
             + Duration.ofNanos(System.nanoTime() - restarted).toMillis()
             + " ms after the restart began");
     assertThat(succeeded()).isEqualTo(50);
-    // Each interrupted run was resumed once (its second attempt), by this kernel; none is left
-    // claimed, and none was resumed twice by DBOS's own recovery and the parallel pass.
+    // Each interrupted run was resumed once (its second attempt), by this kernel's parallel pass
+    // (which marks the version), and none also by DBOS's own recovery (a third attempt).
+    String interrupted =
+        " AND workflow_uuid <> ALL (ARRAY['" + String.join("','", doneBeforeKill) + "'])";
     assertThat(
             count(
                 "SELECT count(*) FROM dbos.workflow_status WHERE executor_id <> '"
@@ -155,9 +159,10 @@ class RunsCrashIT {
     assertThat(
             count(
                 "SELECT count(*) FROM dbos.workflow_status WHERE recovery_attempts = 2"
-                    + " AND workflow_uuid <> ALL (ARRAY['"
-                    + String.join("','", doneBeforeKill)
-                    + "'])"))
+                    + " AND application_version = '"
+                    + claimed
+                    + "'"
+                    + interrupted))
         .isEqualTo(50 - doneBeforeKill.size());
     assertThat(count("SELECT count(*) FROM dbos.workflow_status WHERE recovery_attempts > 2"))
         .isZero();
