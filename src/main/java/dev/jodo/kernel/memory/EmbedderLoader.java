@@ -10,6 +10,7 @@ import dev.jodo.kernel.platform.config.MemoryConfig;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * The embedder chosen by {@code memory.embedder}. The bundled local model takes seconds of CPU to
@@ -23,7 +24,7 @@ public final class EmbedderLoader implements AutoCloseable {
   private final CompletableFuture<LocalEmbedder> local;
   private boolean taken;
 
-  private EmbedderLoader(KernelConfig config, CompletableFuture<LocalEmbedder> local) {
+  EmbedderLoader(KernelConfig config, CompletableFuture<LocalEmbedder> local) {
     this.config = config;
     this.local = local;
   }
@@ -59,7 +60,7 @@ public final class EmbedderLoader implements AutoCloseable {
 
       @Override
       public Embedded embed(Principal caller, List<String> texts) {
-        return loaded().embed(caller, texts);
+        return usable().embed(caller, texts);
       }
 
       @Override
@@ -76,6 +77,26 @@ public final class EmbedderLoader implements AutoCloseable {
   public void awaitLoaded() {
     if (local != null) {
       loaded();
+    }
+  }
+
+  /**
+   * The loaded model for an embed call. If it failed to load, the kernel does not start ({@link
+   * #awaitLoaded()} throws on the starting thread), so the caller (a run resumed during the start)
+   * is held until the stop interrupts it: a run that failed here would be failed for good, while a
+   * run the stop interrupts stays pending and resumes at the next start.
+   */
+  private LocalEmbedder usable() {
+    try {
+      return local.join();
+    } catch (CompletionException e) {
+      try {
+        new CountDownLatch(1).await();
+      } catch (InterruptedException stopping) {
+        Thread.currentThread().interrupt();
+      }
+      throw new IllegalStateException(
+          "the kernel is stopping: the local embedding model failed to load", e.getCause());
     }
   }
 
