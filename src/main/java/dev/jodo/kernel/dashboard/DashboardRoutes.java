@@ -1,5 +1,6 @@
 package dev.jodo.kernel.dashboard;
 
+import dev.jodo.kernel.platform.Throwables;
 import dev.jodo.kernel.platform.auth.Principal;
 import dev.jodo.kernel.platform.auth.TokenService;
 import dev.jodo.kernel.platform.http.ApiException;
@@ -132,13 +133,12 @@ public final class DashboardRoutes implements Routes {
         step.handle(ctx);
       } catch (ApiException e) {
         failure(ctx, e.status(), "Something went wrong", e.getMessage());
-      } catch (SQLException e) {
-        databaseDown(ctx, e);
       } catch (Exception e) {
         if (e instanceof InterruptedException) {
           Thread.currentThread().interrupt();
         }
-        Optional<SQLException> database = sqlCause(e);
+        // Services wrap a database failure in an unchecked exception; find it to answer 503.
+        Optional<SQLException> database = Throwables.find(e, SQLException.class);
         if (database.isPresent()) {
           databaseDown(ctx, database.get());
           return;
@@ -161,16 +161,6 @@ public final class DashboardRoutes implements Routes {
         503,
         "Database unavailable",
         "The kernel cannot reach its database right now. Try again in a moment.");
-  }
-
-  /** Services wrap a database failure in an unchecked exception; find it to answer 503. */
-  private static Optional<SQLException> sqlCause(Throwable e) {
-    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-      if (cause instanceof SQLException sql) {
-        return Optional.of(sql);
-      }
-    }
-    return Optional.empty();
   }
 
   private static void failure(Context ctx, int status, String title, String message) {

@@ -88,15 +88,15 @@ public final class EmbedderLoader implements AutoCloseable {
    */
   private LocalEmbedder usable() {
     try {
-      return local.join();
-    } catch (CompletionException e) {
+      return loaded();
+    } catch (RuntimeException failed) {
       try {
         new CountDownLatch(1).await();
       } catch (InterruptedException stopping) {
         Thread.currentThread().interrupt();
       }
       throw new IllegalStateException(
-          "the kernel is stopping: the local embedding model failed to load", e.getCause());
+          "the kernel is stopping: the local embedding model failed to load", failed);
     }
   }
 

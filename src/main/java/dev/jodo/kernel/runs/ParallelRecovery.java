@@ -3,6 +3,7 @@ package dev.jodo.kernel.runs;
 import dev.dbos.transact.DBOS;
 import dev.dbos.transact.execution.DBOSExecutor;
 import dev.dbos.transact.execution.DBOSLifecycleListener;
+import dev.jodo.kernel.platform.Throwables;
 import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -172,15 +173,12 @@ final class ParallelRecovery implements DBOSLifecycleListener {
     } catch (RuntimeException e) {
       // Too many recovery attempts (DBOS has marked the run failed), or the database went away:
       // a run still claimed is resumed at the next start.
-      log.warn("run {} not resumed: {}", workflowId, rootMessage(e));
+      Throwable root = Throwables.root(e);
+      log.warn(
+          "run {} not resumed: {}: {}",
+          workflowId,
+          root.getClass().getSimpleName(),
+          root.getMessage());
     }
-  }
-
-  private static String rootMessage(Throwable e) {
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    return root.getClass().getSimpleName() + ": " + root.getMessage();
   }
 }

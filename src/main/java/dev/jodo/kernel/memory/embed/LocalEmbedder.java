@@ -1,5 +1,6 @@
 package dev.jodo.kernel.memory.embed;
 
+import dev.jodo.kernel.platform.Throwables;
 import dev.jodo.kernel.platform.auth.Principal;
 import java.math.BigDecimal;
 import java.nio.file.Path;
@@ -66,7 +67,7 @@ public final class LocalEmbedder implements Embedder {
       workers.shutdownNow();
       throw new IllegalStateException(
           "cannot load the bundled all-MiniLM-L6-v2 embedding model: "
-              + rootCause(e)
+              + Throwables.root(e)
               + " (tokenizer native library under "
               + nativeDir.toAbsolutePath()
               + ", ONNX Runtime under java.io.tmpdir="
@@ -138,13 +139,5 @@ public final class LocalEmbedder implements Embedder {
     return new IllegalStateException(
         "embedding text " + (index + 1) + " of " + count + " with " + MODEL + " failed: " + cause,
         cause);
-  }
-
-  private static String rootCause(Throwable e) {
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    return root.toString();
   }
 }

@@ -3,6 +3,7 @@ package dev.jodo.kernel.platform.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import dev.jodo.kernel.platform.Throwables;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.Connection;
@@ -150,8 +151,10 @@ public final class Database implements AutoCloseable {
     } else if (matcher.find()) {
       migration = matcher.group(1);
     }
-    SQLException sql = findCause(e, SQLException.class);
-    String error = sql != null ? sql.getMessage() : firstLine(e.getMessage());
+    String error =
+        Throwables.find(e, SQLException.class)
+            .map(SQLException::getMessage)
+            .orElseGet(() -> firstLine(e.getMessage()));
     return "database migration " + migration + " failed: " + firstLine(error);
   }
 
@@ -164,21 +167,8 @@ public final class Database implements AutoCloseable {
     return newline < 0 ? trimmed : trimmed.substring(0, newline).strip();
   }
 
-  private static <T extends Throwable> T findCause(Throwable error, Class<T> type) {
-    for (Throwable t = error; t != null; t = t.getCause()) {
-      if (type.isInstance(t)) {
-        return type.cast(t);
-      }
-    }
-    return null;
-  }
-
   private static String rootMessage(Throwable error) {
-    Throwable root = error;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    return firstLine(root.getMessage());
+    return firstLine(Throwables.root(error).getMessage());
   }
 
   static String redact(String jdbcUrl) {
