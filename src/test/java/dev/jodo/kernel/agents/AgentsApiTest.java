@@ -230,7 +230,13 @@ class AgentsApiTest {
     assertThat(new LocalHost().isAlive(running)).isTrue();
     Kernel next = start("k1");
     TestHttp nextHttp = new TestHttp(next.port());
-    await(() -> jodo(nextHttp, admin).path("health_check_ok").asBoolean());
+    // Until the new kernel adopts the agent, the status row is the old kernel's (healthy).
+    await(
+        () -> {
+          JsonNode status = jodo(nextHttp, admin);
+          return status.path("supervised_by").asText().equals(next.agents().kernelId())
+              && status.path("health_check_ok").asBoolean();
+        });
     assertThat(jodo(nextHttp, admin).path("pid").asLong()).isEqualTo(running);
     assertThat(jodo(nextHttp, admin).path("restarts_today").asInt()).isEqualTo(2);
     assertThat(events()).containsExactly("first_boot", "rollback", "restart");
