@@ -111,13 +111,47 @@ public final class SshConnection implements AutoCloseable {
    */
   public Result exec(String command, byte[] stdin, Duration limit) {
     ClientSession current = session();
+    try {
+      return exec(current, command, stdin, limit);
+    } catch (StaleSession stale) {
+      // The host had closed the session before this side noticed (the close is asynchronous):
+      // the channel never opened, so the command was not sent. Once more, on a new session.
+      drop(current);
+      ClientSession fresh = session();
+      try {
+        return exec(fresh, command, stdin, limit);
+      } catch (StaleSession again) {
+        drop(fresh);
+        throw new AgentHostException(where() + ": " + describe(again.getCause()), again.getCause());
+      }
+    }
+  }
+
+  /** The channel could not open because the host had closed the session: nothing was sent. */
+  private static final class StaleSession extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    StaleSession(Exception cause) {
+      super(cause);
+    }
+  }
+
+  private Result exec(ClientSession current, String command, byte[] stdin, Duration limit)
+      throws StaleSession {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     try (ChannelExec channel = current.createExecChannel(command)) {
       channel.setIn(new ByteArrayInputStream(stdin == null ? new byte[0] : stdin));
       channel.setOut(out);
       channel.setErr(err);
-      channel.open().verify(timeout);
+      try {
+        channel.open().verify(timeout);
+      } catch (IOException | RuntimeException e) {
+        if (!current.isOpen() || current.isClosing()) {
+          throw new StaleSession(e);
+        }
+        throw e;
+      }
       Set<ClientChannelEvent> events =
           channel.waitFor(EnumSet.of(ClientChannelEvent.CLOSED), limit.toMillis());
       if (events.contains(ClientChannelEvent.TIMEOUT)) {
