@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -16,7 +17,9 @@ import java.util.regex.Pattern;
  * <p>{@code POST /v1/chat/completions} answers a fixed short completion with {@code usage}; with
  * {@code "stream": true} it sends 8 content chunks back to back (each flushed), a finish chunk, a
  * usage chunk when {@code stream_options.include_usage} is set, then {@code data: [DONE]}. Every
- * answer waits DELAY_MS before its response headers (the model's "time to first byte").
+ * answer waits DELAY_MS before its response headers (the model's "time to first byte"); {@code
+ * POST /delay?ms=N} changes it for the answers that begin after it (so a benchmark can switch
+ * between a slow and an instant model without a cold fake in its measurement).
  *
  * <p>java bench/gateway/FakeUpstream.java PORT DELAY_MS
  */
@@ -34,7 +37,7 @@ public class FakeUpstream {
       System.exit(2);
     }
     int port = Integer.parseInt(args[0]);
-    long delayMs = Long.parseLong(args[1]);
+    AtomicLong delayMs = new AtomicLong(Long.parseLong(args[1]));
     // Before the server classes read them: no Nagle delay on small SSE writes, and enough idle
     // keep-alive connections for 256 concurrent clients (the default keeps 200).
     System.setProperty("sun.net.httpserver.nodelay", "true");
@@ -42,7 +45,20 @@ public class FakeUpstream {
     HttpServer server =
         HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-    server.createContext("/v1/chat/completions", exchange -> handle(exchange, delayMs));
+    server.createContext(
+        "/v1/chat/completions", exchange -> handle(exchange, delayMs.get()));
+    server.createContext(
+        "/delay",
+        exchange -> {
+          String query = String.valueOf(exchange.getRequestURI().getQuery());
+          if (!"POST".equals(exchange.getRequestMethod()) || !query.matches("ms=\\d{1,7}")) {
+            exchange.sendResponseHeaders(400, -1);
+          } else {
+            delayMs.set(Long.parseLong(query.substring(3)));
+            exchange.sendResponseHeaders(204, -1);
+          }
+          exchange.close();
+        });
     server.createContext(
         "/health",
         exchange -> {
@@ -50,7 +66,7 @@ public class FakeUpstream {
           exchange.close();
         });
     server.start();
-    System.out.println("fake upstream on 127.0.0.1:" + port + ", delay " + delayMs + " ms");
+    System.out.println("fake upstream on 127.0.0.1:" + port + ", delay " + delayMs.get() + " ms");
   }
 
   private static void handle(HttpExchange exchange, long delayMs) throws IOException {

@@ -46,6 +46,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -119,9 +120,6 @@ public final class Kernel implements AutoCloseable {
     try {
       Files.createDirectories(config.home());
       config.warnings().forEach(warning -> log.warn(warning));
-      // The local embedding model (seconds of CPU) loads beside the rest of the start-up.
-      EmbedderLoader embedders = EmbedderLoader.start(config);
-      resources.push(embedders);
 
       DatabaseTarget.External target =
           switch (config.database()) {
@@ -147,6 +145,16 @@ public final class Kernel implements AutoCloseable {
 
       Database database = Database.open(target, metrics, "kernel");
       resources.push(database);
+      // The local embedding model (seconds of CPU) loads beside the rest of the start-up, or,
+      // when a crash left runs to resume, once they have all been resumed (they come first).
+      CompletableFuture<Void> runsResumed = new CompletableFuture<>();
+      EmbedderLoader embedders =
+          EmbedderLoader.start(
+              config,
+              RunsModule.hasInterruptedRuns(config, database.dataSource())
+                  ? runsResumed
+                  : CompletableFuture.completedFuture(null));
+      resources.push(embedders);
       int applied = database.migrate(options.migrations());
       if (applied > 0) {
         log.info("applied {} database migration(s) on {}", applied, database.url());
@@ -168,6 +176,7 @@ public final class Kernel implements AutoCloseable {
               gateway.gateway(),
               WorkspaceTools.open(config.workspaceDir(), database.dataSource()));
       resources.push(runs);
+      runs.resumed().whenComplete((done, failed) -> runsResumed.complete(null));
       MemoryModule memory =
           new MemoryModule(
               config, database.dataSource(), embedders, gateway.gateway(), options.clock(), mapper);

@@ -18,15 +18,20 @@ import java.util.List;
  * what makes "never over budget" hold by construction, not by estimate.
  *
  * <p>{@link #count} is the cl100k BPE count used when a provider reports no usage (some
- * OpenAI-compatible servers, and a stream our client abandoned).
+ * OpenAI-compatible servers, and a stream our client abandoned). Its vocabulary (100k entries, a
+ * few tenths of a second of CPU to build) loads at the first such count, not with the gateway: most
+ * providers report usage, and a kernel's start is in the path of the runs it resumes.
  */
 final class TokenCounts {
   private static final int FRAMING_PER_MESSAGE = 8;
   private static final int FRAMING_PER_REQUEST = 16;
   private static final int TOOL_USE_OVERHEAD = 512;
 
-  private final Encoding encoding =
-      Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
+  /** Class initialisation is lazy and thread-safe: the first {@link #count} builds it. */
+  private static final class Cl100k {
+    static final Encoding ENCODING =
+        Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
+  }
 
   static long upperBound(ChatRequest request) {
     long bytes = FRAMING_PER_REQUEST + bytes(request.system());
@@ -62,7 +67,7 @@ final class TokenCounts {
   }
 
   int count(String text) {
-    return text == null || text.isEmpty() ? 0 : encoding.countTokensOrdinary(text);
+    return text == null || text.isEmpty() ? 0 : Cl100k.ENCODING.countTokensOrdinary(text);
   }
 
   int countInput(ChatRequest request) {

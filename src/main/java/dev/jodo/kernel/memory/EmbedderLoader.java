@@ -7,38 +7,81 @@ import dev.jodo.kernel.memory.embed.LocalEmbedder;
 import dev.jodo.kernel.platform.auth.Principal;
 import dev.jodo.kernel.platform.config.KernelConfig;
 import dev.jodo.kernel.platform.config.MemoryConfig;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
  * The embedder chosen by {@code memory.embedder}. The bundled local model takes seconds of CPU to
- * load, so it starts loading on its own thread as soon as the kernel starts: the database, the
- * gateway, durable runs and the memory module come up beside it instead of after it, and after a
- * crash the resumed runs only wait for it when they have memories to recall. The kernel still waits
- * for it before it serves HTTP ({@link #awaitLoaded()}).
+ * load, so it loads on its own thread: the database, the gateway, durable runs and the memory
+ * module come up beside it instead of after it. The kernel still waits for it before it serves HTTP
+ * ({@link #awaitLoaded()}).
+ *
+ * <p>When the start has runs to resume (a crash interrupted them), the load waits until they have
+ * all been resumed, or at most {@link #MAX_DEFERRAL}: on a small machine the load and the resumed
+ * runs compete for the same cores, and the runs are what the owner is waiting for. A resumed run
+ * that needs an embedding waits for the load like any other caller.
  */
 public final class EmbedderLoader implements AutoCloseable {
+  /** How long the load waits at most for interrupted runs to be resumed. */
+  static final Duration MAX_DEFERRAL = Duration.ofSeconds(30);
+
   private final KernelConfig config;
   private final CompletableFuture<LocalEmbedder> local;
+  private final AtomicBoolean closed;
   private boolean taken;
 
   EmbedderLoader(KernelConfig config, CompletableFuture<LocalEmbedder> local) {
-    this.config = config;
-    this.local = local;
+    this(config, local, new AtomicBoolean());
   }
 
-  /** Starts loading the local model now, when the configuration chose it. */
-  public static EmbedderLoader start(KernelConfig config) {
+  private EmbedderLoader(
+      KernelConfig config, CompletableFuture<LocalEmbedder> local, AtomicBoolean closed) {
+    this.config = config;
+    this.local = local;
+    this.closed = closed;
+  }
+
+  /**
+   * Starts loading the local model, when the configuration chose it, once {@code after} completes
+   * (normally or not), or {@link #MAX_DEFERRAL} from now.
+   */
+  public static EmbedderLoader start(KernelConfig config, CompletionStage<?> after) {
     if (config.memory().embedder() != MemoryConfig.Embedder.LOCAL) {
       return new EmbedderLoader(config, null);
     }
-    return new EmbedderLoader(
-        config,
-        CompletableFuture.supplyAsync(
-            () -> new LocalEmbedder(config.home().resolve("cache").resolve("native")),
-            task -> Thread.ofPlatform().name("jodo-embedder-load").daemon(true).start(task)));
+    AtomicBoolean closed = new AtomicBoolean();
+    CompletableFuture<LocalEmbedder> local =
+        loadAfter(
+            after,
+            MAX_DEFERRAL,
+            () -> {
+              if (closed.get()) {
+                throw new CancellationException("the kernel stopped before the model loaded");
+              }
+              return new LocalEmbedder(config.home().resolve("cache"));
+            });
+    return new EmbedderLoader(config, local, closed);
+  }
+
+  /** {@code load} on a thread of its own, once {@code after} completes or {@code cap} passed. */
+  static <T> CompletableFuture<T> loadAfter(
+      CompletionStage<?> after, Duration cap, Supplier<T> load) {
+    return after
+        .toCompletableFuture()
+        .copy()
+        .completeOnTimeout(null, cap.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((ignored, failed) -> null)
+        .thenApplyAsync(
+            ignored -> load.get(),
+            task -> Thread.ofPlatform().name("jodo-embedder-load").daemon(true).start(task));
   }
 
   /**
@@ -116,9 +159,13 @@ public final class EmbedderLoader implements AutoCloseable {
     }
   }
 
-  /** Closes a loaded model nobody took (the kernel failed to start before the memory module). */
+  /**
+   * Closes a loaded model nobody took (the kernel failed to start before the memory module); a load
+   * still waiting to begin never begins.
+   */
   @Override
   public void close() {
+    closed.set(true);
     if (!taken && local != null) {
       local.thenAccept(LocalEmbedder::close);
     }

@@ -11,6 +11,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,6 +53,13 @@ final class ParallelRecovery implements DBOSLifecycleListener {
       RETURNING workflow_uuid, created_at
       """;
 
+  private static final String ANY_INTERRUPTED =
+      """
+      SELECT EXISTS (SELECT 1 FROM dbos.workflow_status
+                     WHERE status = 'PENDING' AND executor_id = ? AND application_version IN (?, ?)
+                       AND queue_name IS NULL)
+      """;
+
   private static final String HAND_BACK =
       """
       UPDATE dbos.workflow_status SET application_version = ?
@@ -61,6 +70,7 @@ final class ParallelRecovery implements DBOSLifecycleListener {
   private final String executorId;
   private final String appVersion;
   private volatile ExecutorService workers;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
 
   ParallelRecovery(DataSource dataSource, String executorId, String appVersion) {
     this.dataSource = dataSource;
@@ -71,6 +81,36 @@ final class ParallelRecovery implements DBOSLifecycleListener {
   /** The application version of a run this pass has claimed. */
   static String claimedVersion(String appVersion) {
     return appVersion + "/recovered";
+  }
+
+  /**
+   * Whether a start of this executor will have interrupted runs to resume: one query, answerable
+   * before DBOS launches (false when DBOS's schema does not exist yet).
+   */
+  static boolean anyInterrupted(DataSource dataSource, String executorId, String appVersion)
+      throws SQLException {
+    try (Connection c = dataSource.getConnection();
+        PreparedStatement ps = c.prepareStatement(ANY_INTERRUPTED)) {
+      ps.setString(1, executorId);
+      ps.setString(2, appVersion);
+      ps.setString(3, claimedVersion(appVersion));
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    } catch (SQLException e) {
+      if ("42P01".equals(e.getSQLState()) || "3F000".equals(e.getSQLState())) {
+        return false; // no dbos.workflow_status yet: DBOS has never run on this database
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Completes when this pass has handed every run it claimed to DBOS (they may still be running),
+   * at once when it claimed none.
+   */
+  CompletionStage<Void> ended() {
+    return ended.copy();
   }
 
   @Override
@@ -85,6 +125,7 @@ final class ParallelRecovery implements DBOSLifecycleListener {
           "parallel recovery unavailable ({}); DBOS resumes interrupted runs one by one",
           e.toString());
       handBack();
+      ended.complete(null);
       return;
     }
     List<String> claimed;
@@ -92,9 +133,11 @@ final class ParallelRecovery implements DBOSLifecycleListener {
       claimed = claim();
     } catch (SQLException e) {
       log.warn("cannot claim interrupted runs ({}); DBOS resumes them one by one", e.getMessage());
+      ended.complete(null);
       return;
     }
     if (claimed.isEmpty()) {
+      ended.complete(null);
       return;
     }
     log.info("resuming {} interrupted run(s) on {} threads", claimed.size(), THREADS);
@@ -120,6 +163,7 @@ final class ParallelRecovery implements DBOSLifecycleListener {
                     claimed.size(),
                     (System.nanoTime() - start) / 1_000_000);
                 workers.shutdown();
+                ended.complete(null);
               }
             }
           });
@@ -132,6 +176,7 @@ final class ParallelRecovery implements DBOSLifecycleListener {
     if (running != null) {
       running.shutdownNow();
     }
+    ended.complete(null);
   }
 
   /** Gives runs an earlier pass had claimed back to DBOS's own recovery (it looks after this). */

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -34,6 +35,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
@@ -109,6 +111,7 @@ public final class RunsModule implements AutoCloseable {
   private volatile List<WorkflowSchedule> applied = List.of();
   private final CompletableFuture<AgentTurn.Memory> memory = new CompletableFuture<>();
   private final CompletableFuture<Optional<Replies>> replies = new CompletableFuture<>();
+  private final ParallelRecovery recovery;
 
   public RunsModule(KernelConfig config, Database database, Gateway gateway, Tools tools) {
     DataSource dataSource = database.dataSource();
@@ -152,8 +155,8 @@ public final class RunsModule implements AutoCloseable {
                 files,
                 (event, key) -> submit(event, Optional.of(key)),
                 replies));
-    dbos.integration()
-        .registerLifecycleListener(new ParallelRecovery(dataSource, executorId, APP_VERSION));
+    this.recovery = new ParallelRecovery(dataSource, executorId, APP_VERSION);
+    dbos.integration().registerLifecycleListener(recovery);
     dbos.launch();
     applySchedulesIfChanged(); // a failure (another kernel applying them at once) is retried
     this.scheduleWatch =
@@ -165,6 +168,28 @@ public final class RunsModule implements AutoCloseable {
         SCHEDULE_CHECK_SECONDS,
         TimeUnit.SECONDS);
     log.info("durable runs ready (DBOS {}, executor {})", DBOS.version(), executorId);
+  }
+
+  /**
+   * Whether this kernel has runs a crash (or a stop that timed out) interrupted, which the runs
+   * module resumes as it starts. One query, answerable before the module starts: the kernel keeps
+   * CPU-heavy work of its own start (the local embedding model) out of their way.
+   */
+  public static boolean hasInterruptedRuns(KernelConfig config, DataSource dataSource) {
+    try {
+      return ParallelRecovery.anyInterrupted(dataSource, executorId(config.home()), APP_VERSION);
+    } catch (SQLException e) {
+      log.warn("cannot look for interrupted runs before resuming them: {}", e.getMessage());
+      return true; // the cautious answer: the embedder's load waits for the resume pass
+    }
+  }
+
+  /**
+   * Completes once every run interrupted before this start has been resumed (handed to DBOS; it may
+   * still be running), at once when there were none.
+   */
+  public CompletionStage<Void> resumed() {
+    return recovery.ended();
   }
 
   /**

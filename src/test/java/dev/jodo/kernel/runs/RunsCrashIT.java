@@ -16,12 +16,15 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -146,6 +149,20 @@ class RunsCrashIT {
             + Duration.ofNanos(System.nanoTime() - restarted).toMillis()
             + " ms after the restart began");
     assertThat(succeeded()).isEqualTo(50);
+    // The local embedding model began to load only once the interrupted runs had been resumed:
+    // on a small machine its seconds of CPU would slow them.
+    // Lines read "HH:mm:ss.SSS LEVEL Logger message"; the load's line gives how long it took.
+    List<String> log = Files.readAllLines(temp.resolve("kernel/stdout.txt"));
+    String resumed = line(log, "interrupted run(s) in");
+    String loaded = line(log, "loaded all-minilm-l6-v2");
+    Matcher took = Pattern.compile(" in (\\d+) ms").matcher(loaded);
+    assertThat(took.find()).as(loaded).isTrue();
+    LocalTime loadBegan =
+        LocalTime.parse(loaded.substring(0, 12))
+            .minusNanos(Long.parseLong(took.group(1)) * 1_000_000);
+    assertThat(loadBegan)
+        .as("the model's load began after the resume pass ended: %s / %s", resumed, loaded)
+        .isAfterOrEqualTo(LocalTime.parse(resumed.substring(0, 12)));
     // Each interrupted run was resumed once (its second attempt), by this kernel's parallel pass
     // (which marks the version), and none also by DBOS's own recovery (a third attempt).
     String interrupted =
@@ -252,5 +269,12 @@ class RunsCrashIT {
       }
     }
     return texts;
+  }
+
+  private static String line(List<String> lines, String text) {
+    return lines.stream()
+        .filter(line -> line.contains(text))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no log line with \"" + text + "\""));
   }
 }

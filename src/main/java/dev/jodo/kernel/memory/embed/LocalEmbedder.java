@@ -20,18 +20,18 @@ import org.slf4j.LoggerFactory;
  * this process, no network, no cost.
  *
  * <pre>{@code
- * try (Embedder embedder = new LocalEmbedder(home.resolve("cache/native"))) {
+ * try (Embedder embedder = new LocalEmbedder(home.resolve("cache"))) {
  *   float[] v = embedder.embed(caller, List.of("The human's name is Ada")).vectors().get(0);
  * }
  * }</pre>
  *
  * <p>The model loads once per JVM, when the first instance is built, and later instances share it.
- * Loading takes a second or two on an idle two-core machine; its 90 MB of weights pass through the
- * heap, so it needs about 250 MB of free heap at that moment, and the process keeps about 250 MB of
- * native memory for the model and ONNX Runtime afterwards. The constructor also embeds one text, so
- * a broken native library fails the kernel's start rather than its first request. {@code nativeDir}
- * receives the tokenizer's native library; see {@link NativeLibraries} for what else is configured
- * and where ONNX Runtime unpacks itself.
+ * Loading takes a second or two on an idle two-core machine (about 2.3 CPU-seconds), and the
+ * process keeps about 250 MB of native memory for the model and ONNX Runtime afterwards. The
+ * constructor also embeds one text, so a broken native library fails the kernel's start rather than
+ * its first request. Under {@code cacheDir}, {@code models/} keeps the model unpacked from the jar
+ * ({@link ModelFile}) and {@code native/} the tokenizer's native library; see {@link
+ * NativeLibraries} for what else is configured and where ONNX Runtime unpacks itself.
  *
  * <p>Texts run on a pool of platform threads, one per core, each text a separate model run on one
  * ONNX Runtime thread ({@link MiniLmModel} says why, and why texts are not batched); a list is
@@ -53,7 +53,8 @@ public final class LocalEmbedder implements Embedder {
   private final ExecutorService workers;
   private final MiniLmModel model;
 
-  public LocalEmbedder(Path nativeDir) {
+  public LocalEmbedder(Path cacheDir) {
+    Path nativeDir = cacheDir.resolve("native");
     NativeLibraries.keepUnder(nativeDir);
     int threads = Runtime.getRuntime().availableProcessors();
     this.workers =
@@ -61,7 +62,7 @@ public final class LocalEmbedder implements Embedder {
             threads, Thread.ofPlatform().name("jodo-embed-", 1).daemon(true).factory());
     long start = System.nanoTime();
     try {
-      this.model = new MiniLmModel(workers);
+      this.model = new MiniLmModel(workers, cacheDir.resolve("models"));
       model.embed("warm up");
     } catch (RuntimeException | LinkageError e) {
       workers.shutdownNow();

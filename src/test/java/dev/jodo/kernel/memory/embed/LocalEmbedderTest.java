@@ -30,14 +30,14 @@ import org.junit.jupiter.api.io.TempDir;
 class LocalEmbedderTest {
   private static final Principal CALLER = new Principal("ada", false, EnumSet.of(Scope.MEMORY));
 
-  @TempDir static Path nativeDir;
+  @TempDir static Path cacheDir;
   static LocalEmbedder embedder;
   static LabelledMemories labelled;
   static List<float[]> memoryVectors;
 
   @BeforeAll
   static void load() {
-    embedder = new LocalEmbedder(nativeDir);
+    embedder = new LocalEmbedder(cacheDir);
     labelled = LabelledMemories.load();
     memoryVectors = embedder.embed(CALLER, labelled.memories()).vectors();
   }
@@ -194,7 +194,7 @@ class LocalEmbedderTest {
 
   @Test
   void aClosedEmbedderRefusesWork() {
-    LocalEmbedder second = new LocalEmbedder(nativeDir);
+    LocalEmbedder second = new LocalEmbedder(cacheDir);
     assertThat(second.embed(CALLER, List.of("still open")).vectors()).hasSize(1);
     second.close();
     assertThatThrownBy(() -> second.embed(CALLER, List.of("too late")))
@@ -213,10 +213,23 @@ class LocalEmbedderTest {
     assertThat(Utils.getEnvOrSystemProperty("OPT_OUT_TRACKING")).isEqualTo("true");
     Path cache = Utils.getEngineCacheDir();
     assertThat(cache).isNotEqualTo(Path.of(System.getProperty("user.home"), ".djl.ai"));
-    if (cache.equals(nativeDir.toAbsolutePath())) {
+    if (cache.equals(cacheDir.resolve("native").toAbsolutePath())) {
       try (Stream<Path> files = Files.walk(cache)) {
         assertThat(files.map(p -> p.getFileName().toString()))
             .contains(System.mapLibraryName("tokenizers"));
+      }
+    }
+  }
+
+  /** ONNX Runtime reads the model from a checked file unpacked under the cache (ModelFile). */
+  @Test
+  void theModelIsUnpackedUnderTheCacheWhenThisClassLoadsItFirst() throws Exception {
+    Path models = cacheDir.resolve("models");
+    if (Files.isDirectory(models)) { // else another test class in this JVM loaded the model first
+      try (Stream<Path> files = Files.list(models)) {
+        assertThat(files.map(p -> p.getFileName().toString()))
+            .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+            .matches("all-minilm-l6-v2-[0-9a-f]{8}-90387606\\.onnx");
       }
     }
   }

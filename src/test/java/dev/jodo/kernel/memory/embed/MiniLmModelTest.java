@@ -16,15 +16,15 @@ import org.junit.jupiter.api.io.TempDir;
  * model does. This loads the stock model too (about 250 MB more for this JVM).
  */
 class MiniLmModelTest {
-  @TempDir static Path nativeDir;
+  @TempDir static Path cacheDir;
 
   @Test
   void embedsAsLangchain4jsStockModelDoes() {
     // Before any tokenizer loads: keeps DJL offline for every later test in this JVM.
-    NativeLibraries.keepUnder(nativeDir);
+    NativeLibraries.keepUnder(cacheDir.resolve("native"));
     ExecutorService pool = Executors.newFixedThreadPool(2);
     try {
-      MiniLmModel ours = new MiniLmModel(pool);
+      MiniLmModel ours = new MiniLmModel(pool, cacheDir.resolve("models"));
       AllMiniLmL6V2EmbeddingModel stock = new AllMiniLmL6V2EmbeddingModel(pool);
       List<String> texts = LabelledMemories.load().memories();
       double worst = 0;
