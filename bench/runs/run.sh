@@ -55,21 +55,26 @@ psql -qtAX "$SERVER/postgres" -c "CREATE DATABASE jodo_runs_bench" >/dev/null
 # The machine has two cores and the kernel is measured while it starts, so the bench watches it
 # from one process: a curl every 0.1 s costs about 20 ms of CPU and a psql about 70 ms (with its
 # server backend), which over a 12 s restart took seconds of CPU from the kernel.
-await_http() { # url: polls it from one python process until it answers 2xx
-  python3 - "$1" <<'PY'
-import sys, time, urllib.request
+await_http() { # url pid: polls the url from one python process until it answers 2xx
+  python3 - "$1" "$2" <<'PY'
+import os, sys, time, urllib.request
+url, pid = sys.argv[1], int(sys.argv[2])
 while True:
     try:
-        urllib.request.urlopen(sys.argv[1], timeout=2).close()
+        urllib.request.urlopen(url, timeout=2).close()
         break
     except Exception:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            sys.exit(f"process {pid} exited before {url} answered")
         time.sleep(0.05)
 PY
 }
 start_fake() { # delay ms; one fake for the whole bench, so no cold JVM is in a measurement
   "$JAVA_BIN" "$ROOT/bench/gateway/FakeUpstream.java" "$UPSTREAM_PORT" "$1" >"$BENCH_HOME/fake.log" 2>&1 &
   FAKE_PID=$!
-  await_http "http://127.0.0.1:$UPSTREAM_PORT/health"
+  await_http "http://127.0.0.1:$UPSTREAM_PORT/health" "$FAKE_PID"
 }
 fake_delay() { curl -sf -X POST "http://127.0.0.1:$UPSTREAM_PORT/delay?ms=$1"; }
 start_kernel() { # as `jodo up` starts it, with its class-data archive (made at the first exit)
@@ -78,7 +83,7 @@ start_kernel() { # as `jodo up` starts it, with its class-data archive (made at 
     -XX:+AutoCreateSharedArchive -Xlog:cds=off ${KERNEL_JAVA_OPTS:-} -jar "$BENCH_HOME/jodo-kernel.jar" up \
     >>"$BENCH_HOME/kernel.log" 2>&1 &
   KERNEL_PID=$!
-  await_http "http://127.0.0.1:$KERNEL_PORT/healthz"
+  await_http "http://127.0.0.1:$KERNEL_PORT/healthz" "$KERNEL_PID"
 }
 
 cpu_ticks() { # clock ticks: the kernel, all postgres processes, the fake provider, the machine
@@ -152,15 +157,21 @@ T1=$(date +%s%N)
 until [ "$(sql "SELECT count(*) FROM dbos.workflow_status WHERE status IN ('ENQUEUED','PENDING')")" = 0 ]; do sleep 2; done
 T2=$(( $(sql "SELECT max(updated_at) FROM dbos.workflow_status") * 1000000 ))
 read -r K P F M <<<"$(cpu_ticks)"
-# Resumed: the kernel's recovery pass logs when it has handed the last interrupted run to DBOS.
+# Resumed: the kernel's recovery pass logs when it has handed the last interrupted run to DBOS
+# (read from its log afterwards instead of polling the database during the restart).
 RESUMED="$(tail -n +"$((LOG_LINES + 1))" "$BENCH_HOME/kernel.log" | python3 -c '
 import datetime, json, sys
 for line in sys.stdin:
-    if "interrupted run(s) in" in line and line.startswith("{"):
-        ts = json.loads(line)["ts"].replace("Z", "+00:00")
-        print(int(datetime.datetime.fromisoformat(ts).timestamp() * 1e9))
+    if "interrupted run(s) in" in line:
+        try:
+            ts = json.loads(line)["ts"].replace("Z", "+00:00")
+            print(int(datetime.datetime.fromisoformat(ts).timestamp() * 1e9))
+        except (ValueError, KeyError):
+            pass
 ')"
 echo "cpu seconds from the restart to the last run (kernel, postgres, whole machine): $(python3 -c "print(round($K/100,1), round(($P-$PG0)/100,1), round(($M-$M0)/100,1))")"
-[ -n "$RESUMED" ] && echo "every interrupted run was resumed $(( (RESUMED - T0) / 1000000 )) ms after the restart began"
+if [ -n "$RESUMED" ]; then
+  echo "the recovery pass had handed every interrupted run to DBOS $(( (RESUMED - T0) / 1000000 )) ms after the restart began"
+fi
 echo "restart to /healthz $(( (T1 - T0) / 1000000 )) ms; all $INFLIGHT runs finished $(( (T2 - T0) / 1000000 )) ms after the restart began ($(( (T2 - T1) / 1000000 )) ms after /healthz)"
 echo "final: $(sql "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM dbos.workflow_status GROUP BY status) s")"

@@ -176,6 +176,9 @@ public final class Kernel implements AutoCloseable {
               gateway.gateway(),
               WorkspaceTools.open(config.workspaceDir(), database.dataSource()));
       resources.push(runs);
+      // Closed before the runs module if the start fails: its stop ends the resume pass, which
+      // must not begin a load then.
+      resources.push(embedders::cancelPending);
       runs.resumed().whenComplete((done, failed) -> runsResumed.complete(null));
       MemoryModule memory =
           new MemoryModule(

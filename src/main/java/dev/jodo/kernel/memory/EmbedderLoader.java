@@ -159,13 +159,18 @@ public final class EmbedderLoader implements AutoCloseable {
     }
   }
 
+  /** A load still waiting to begin never begins (the kernel's start failed). */
+  public void cancelPending() {
+    closed.set(true);
+  }
+
   /**
    * Closes a loaded model nobody took (the kernel failed to start before the memory module); a load
    * still waiting to begin never begins.
    */
   @Override
   public void close() {
-    closed.set(true);
+    cancelPending();
     if (!taken && local != null) {
       local.thenAccept(LocalEmbedder::close);
     }

@@ -185,8 +185,9 @@ public final class RunsModule implements AutoCloseable {
   }
 
   /**
-   * Completes once every run interrupted before this start has been resumed (handed to DBOS; it may
-   * still be running), at once when there were none.
+   * Completes once this kernel's parallel recovery pass has ended: every interrupted run it claimed
+   * has been handed to DBOS (it may still be running). At once when it claimed none; runs it could
+   * not claim (or an older build's queued runs) are left to DBOS's own, later recovery.
    */
   public CompletionStage<Void> resumed() {
     return recovery.ended();

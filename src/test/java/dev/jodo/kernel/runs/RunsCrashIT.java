@@ -25,6 +25,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -163,6 +165,12 @@ class RunsCrashIT {
     assertThat(loadBegan)
         .as("the model's load began after the resume pass ended: %s / %s", resumed, loaded)
         .isAfterOrEqualTo(LocalTime.parse(resumed.substring(0, 12)));
+    // ONNX Runtime read the model from the file unpacked (once) under the kernel's cache.
+    try (Stream<Path> models = Files.list(temp.resolve("kernel/home/cache/models"))) {
+      assertThat(models.map(p -> p.getFileName().toString()))
+          .singleElement(InstanceOfAssertFactories.STRING)
+          .matches("all-minilm-l6-v2-[0-9a-f]{8}-90387606\\.onnx");
+    }
     // Each interrupted run was resumed once (its second attempt), by this kernel's parallel pass
     // (which marks the version), and none also by DBOS's own recovery (a third attempt).
     String interrupted =

@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * constructor also embeds one text, so a broken native library fails the kernel's start rather than
  * its first request. Under {@code cacheDir}, {@code models/} keeps the model unpacked from the jar
  * ({@link ModelFile}) and {@code native/} the tokenizer's native library; see {@link
- * NativeLibraries} for what else is configured and where ONNX Runtime unpacks itself.
+ * NativeLibraries} for what else is configured and where ONNX Runtime unpacks itself. Where the
+ * model cannot be unpacked (a read-only home), it is read from the jar: its 90 MB then pass through
+ * the heap, which needs about 250 MB free at that moment.
  *
  * <p>Texts run on a pool of platform threads, one per core, each text a separate model run on one
  * ONNX Runtime thread ({@link MiniLmModel} says why, and why texts are not batched); a list is

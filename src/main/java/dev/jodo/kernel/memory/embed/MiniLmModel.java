@@ -101,7 +101,9 @@ final class MiniLmModel extends AbstractInProcessEmbeddingModel {
       return environment.createSession(file.toString(), options);
     } catch (OrtException e) {
       log.warn("cannot read {} ({}); reading the model from the jar", file, e.getMessage());
-      ModelFile.discard(file);
+      if (file.startsWith(modelDir)) { // our copy, not a class path directory's file
+        ModelFile.discard(file);
+      }
       return fromJar(environment, options);
     }
   }

@@ -11,10 +11,14 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.jar.JarEntry;
 import java.util.zip.CRC32;
 import java.util.zip.CheckedInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A model bundled in a jar, as a file of its own: ONNX Runtime reads a file without the JVM
@@ -24,10 +28,16 @@ import java.util.zip.CheckedInputStream;
  * all-minilm-l6-v2-1a2b3c4d-90387606.onnx}), and checked against that CRC on every start (tens of
  * milliseconds for 90 MB, from the page cache). A file that is missing, short or altered is
  * unpacked again, through a temporary file and an atomic rename, so a crash halfway leaves no
- * partial model behind; files of other versions of the same model are removed. A model that is not
- * in a jar (an exploded class path) is used where it is.
+ * partial model behind; files of other versions of the same model are removed, and so are partial
+ * files an hour old. A model that is not in a jar (an exploded class path) is used where it is. The
+ * jar is opened through a cached {@link JarURLConnection}, which stays open for the JVM.
  */
 final class ModelFile {
+  private static final Logger log = LoggerFactory.getLogger(ModelFile.class);
+
+  /** A partial file this old is a crash's leftover, not another process still writing it. */
+  static final Duration STALE_PART = Duration.ofHours(1);
+
   private ModelFile() {}
 
   /** The resource {@code name} as a checked file under {@code dir}. */
@@ -69,7 +79,11 @@ final class ModelFile {
     } finally {
       Files.deleteIfExists(part);
     }
-    removeOtherVersions(dir, stem, extension, file);
+    try {
+      removeOtherVersions(dir, stem, extension, file);
+    } catch (IOException e) {
+      log.warn("cannot remove older copies of {} from {}: {}", name, dir, e.toString());
+    }
     return file;
   }
 
@@ -90,12 +104,19 @@ final class ModelFile {
     return crc.getValue();
   }
 
+  /** Other versions, and partial files older than {@link #STALE_PART} (a crash's leftovers). */
   private static void removeOtherVersions(Path dir, String stem, String extension, Path keep)
       throws IOException {
+    Instant stale = Instant.now().minus(STALE_PART);
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, stem + "-*")) {
       for (Path other : files) {
         String fileName = other.getFileName().toString();
-        if (!other.equals(keep) && (fileName.endsWith(extension) || fileName.endsWith(".part"))) {
+        if (other.equals(keep)) {
+          continue;
+        }
+        if (fileName.endsWith(extension)
+            || (fileName.endsWith(".part")
+                && Files.getLastModifiedTime(other).toInstant().isBefore(stale))) {
           discard(other);
         }
       }

@@ -221,19 +221,6 @@ class LocalEmbedderTest {
     }
   }
 
-  /** ONNX Runtime reads the model from a checked file unpacked under the cache (ModelFile). */
-  @Test
-  void theModelIsUnpackedUnderTheCacheWhenThisClassLoadsItFirst() throws Exception {
-    Path models = cacheDir.resolve("models");
-    if (Files.isDirectory(models)) { // else another test class in this JVM loaded the model first
-      try (Stream<Path> files = Files.list(models)) {
-        assertThat(files.map(p -> p.getFileName().toString()))
-            .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
-            .matches("all-minilm-l6-v2-[0-9a-f]{8}-90387606\\.onnx");
-      }
-    }
-  }
-
   private static float[] vectorOf(String text) {
     return embedder.embed(CALLER, List.of(text)).vectors().get(0);
   }

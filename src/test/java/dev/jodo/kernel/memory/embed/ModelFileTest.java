@@ -69,12 +69,18 @@ class ModelFileTest {
   @Test
   void otherVersionsAndLeftoverPartsAreRemovedOthersKept() throws IOException {
     Files.writeString(dir.resolve("all-minilm-l6-v2-tokenizer-0badf00d-12.json"), "old version");
-    Files.writeString(dir.resolve("all-minilm-l6-v2-tokenizer-4711.part"), "a crash halfway");
+    Path leftover = dir.resolve("all-minilm-l6-v2-tokenizer-4711.part");
+    Files.writeString(leftover, "a crash halfway, two hours ago");
+    Files.setLastModifiedTime(leftover, FileTime.from(Instant.now().minusSeconds(7200)));
+    Path writing = dir.resolve("all-minilm-l6-v2-tokenizer-4712.part");
+    Files.writeString(writing, "another process, still writing");
     Files.writeString(dir.resolve("notes.txt"), "not ours");
 
     Path file = ModelFile.unpacked(LOADER, RESOURCE, dir);
 
-    assertThat(entries(dir)).containsExactlyInAnyOrder(file.getFileName().toString(), "notes.txt");
+    assertThat(entries(dir))
+        .containsExactlyInAnyOrder(
+            file.getFileName().toString(), writing.getFileName().toString(), "notes.txt");
   }
 
   @Test
