@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.jodo.kernel.platform.config.DatabaseTarget;
 import dev.jodo.kernel.platform.config.Secret;
 import dev.jodo.kernel.testing.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -16,6 +18,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,6 +34,53 @@ class DatabaseTest {
   @AfterEach
   void dropDatabase() {
     TestPostgres.drop(target);
+  }
+
+  @Test
+  void theLatestMigrationConstantNamesTheNewestFile() throws Exception {
+    int newest;
+    try (Stream<Path> files = Files.list(Path.of("src/main/resources/db/migration"))) {
+      newest =
+          files
+              .map(f -> f.getFileName().toString())
+              .map(name -> Integer.parseInt(name.substring(1, name.indexOf("__"))))
+              .max(Integer::compare)
+              .orElseThrow();
+    }
+    assertThat(Database.LATEST_KERNEL_MIGRATION).isEqualTo(String.valueOf(newest));
+  }
+
+  @Test
+  void anUpToDateSchemaIsAnsweredWithoutFlywayAndAnythingElseGoesThroughIt() throws Exception {
+    try (Database db = Database.open(target, null, "test")) {
+      assertThat(db.migrate(Database.KERNEL_MIGRATIONS)).isPositive();
+      // An applied script's recorded checksum altered: Flyway would refuse it; one query does not
+      // look (the documented price of the fast start).
+      execute(db, "UPDATE kernel_schema_history SET checksum = checksum + 1 WHERE version = '1'");
+      assertThat(db.migrate(Database.KERNEL_MIGRATIONS)).isZero();
+      // Behind the newest version: Flyway runs, validates, and names the mismatch.
+      execute(
+          db,
+          "DELETE FROM kernel_schema_history WHERE version = '"
+              + Database.LATEST_KERNEL_MIGRATION
+              + "'");
+      assertThatThrownBy(() -> db.migrate(Database.KERNEL_MIGRATIONS))
+          .isInstanceOf(MigrationException.class)
+          .hasMessageStartingWith("database migrations failed validation: ")
+          .hasMessageContaining("checksum mismatch for migration version 1");
+      // With the checksum right again, Flyway applies the missing version.
+      execute(db, "UPDATE kernel_schema_history SET checksum = checksum - 1 WHERE version = '1'");
+      execute(db, "DROP INDEX conversation_runs_finished");
+      assertThat(db.migrate(Database.KERNEL_MIGRATIONS)).isEqualTo(1);
+      assertThat(db.migrate(Database.KERNEL_MIGRATIONS)).isZero();
+    }
+  }
+
+  private static void execute(Database db, String sql) throws Exception {
+    try (Connection c = db.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
   }
 
   @Test
