@@ -55,21 +55,8 @@ psql -qtAX "$SERVER/postgres" -c "CREATE DATABASE jodo_runs_bench" >/dev/null
 # The machine has two cores and the kernel is measured while it starts, so the bench watches it
 # from one process: a curl every 0.1 s costs about 20 ms of CPU and a psql about 70 ms (with its
 # server backend), which over a 12 s restart took seconds of CPU from the kernel.
-await_http() { # url pid: polls the url from one python process until it answers 2xx
-  python3 - "$1" "$2" <<'PY'
-import os, sys, time, urllib.request
-url, pid = sys.argv[1], int(sys.argv[2])
-while True:
-    try:
-        urllib.request.urlopen(url, timeout=2).close()
-        break
-    except Exception:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            sys.exit(f"process {pid} exited before {url} answered")
-        time.sleep(0.05)
-PY
+await_http() { # url pid
+  python3 "$ROOT/bench/runs/await_http.py" "$1" "$2"
 }
 start_fake() { # delay ms; one fake for the whole bench, so no cold JVM is in a measurement
   "$JAVA_BIN" "$ROOT/bench/gateway/FakeUpstream.java" "$UPSTREAM_PORT" "$1" >"$BENCH_HOME/fake.log" 2>&1 &

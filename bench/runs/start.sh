@@ -56,20 +56,7 @@ start() { # prints "ms cpu_ms" from launch to /healthz
   "$JAVA_BIN" --add-modules jdk.incubator.vector -XX:SharedArchiveFile="$WORK/jodo-kernel.jsa" \
     -XX:+AutoCreateSharedArchive -Xlog:cds=off -jar "$WORK/jodo-kernel.jar" up >>"$WORK/kernel.log" 2>&1 &
   KERNEL_PID=$!
-  python3 - "http://127.0.0.1:$JODO_PORT/healthz" "$KERNEL_PID" <<'PY'
-import os, sys, time, urllib.request
-url, pid = sys.argv[1], int(sys.argv[2])
-while True:
-    try:
-        urllib.request.urlopen(url, timeout=2).close()
-        break
-    except Exception:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            sys.exit(f"the kernel exited before {url} answered")
-        time.sleep(0.02)
-PY
+  python3 "$ROOT/bench/runs/await_http.py" "http://127.0.0.1:$JODO_PORT/healthz" "$KERNEL_PID"
   t1=$(date +%s%N)
   ticks=$(awk '{print $14 + $15}' "/proc/$KERNEL_PID/stat")
   kill "$KERNEL_PID"
