@@ -40,7 +40,7 @@ mkdir -p "$JODO_HOME" "$JODO_CONFIG_DIR"
 FAKE_PID=""
 KERNEL_PID=""
 cleanup() {
-  [ -n "${BENCH_KEEP_LOG:-}" ] && cp "$BENCH_HOME/kernel.log" "$BENCH_KEEP_LOG"
+  [ -n "${BENCH_KEEP_LOG:-}" ] && cp "$BENCH_HOME/kernel.log" "$BENCH_KEEP_LOG" 2>/dev/null || true
   [ -n "$KERNEL_PID" ] && kill -9 "$KERNEL_PID" 2>/dev/null || true
   [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
   wait 2>/dev/null || true

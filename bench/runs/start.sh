@@ -24,8 +24,13 @@ export JODO_PORT
 DB=""
 KERNEL_PID=""
 cleanup() {
-  [ -n "$KERNEL_PID" ] && kill "$KERNEL_PID" 2>/dev/null && wait "$KERNEL_PID" 2>/dev/null
-  [ -n "$DB" ] && psql -qtAX "$SERVER/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  if [ -n "$KERNEL_PID" ]; then
+    kill "$KERNEL_PID" 2>/dev/null || true
+    wait "$KERNEL_PID" 2>/dev/null || true
+  fi
+  if [ -n "$DB" ]; then
+    psql -qtAX "$SERVER/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -50,26 +55,30 @@ fi
 "$ROOT/jodo" version >/dev/null # builds the jar when the sources changed
 cp "$ROOT/target/jodo-kernel.jar" "$WORK/jodo-kernel.jar"
 
-start() { # prints "ms cpu_ms" from launch to /healthz
+start() { # sets MS and CPU_MS: from launch to /healthz (not in a subshell: cleanup sees the pid)
   local t0 t1 ticks
   t0=$(date +%s%N)
   "$JAVA_BIN" --add-modules jdk.incubator.vector -XX:SharedArchiveFile="$WORK/jodo-kernel.jsa" \
     -XX:+AutoCreateSharedArchive -Xlog:cds=off -jar "$WORK/jodo-kernel.jar" up >>"$WORK/kernel.log" 2>&1 &
   KERNEL_PID=$!
-  python3 "$ROOT/bench/runs/await_http.py" "http://127.0.0.1:$JODO_PORT/healthz" "$KERNEL_PID"
+  if ! python3 "$ROOT/bench/runs/await_http.py" "http://127.0.0.1:$JODO_PORT/healthz" "$KERNEL_PID" 120; then
+    tail -n 20 "$WORK/kernel.log" >&2
+    exit 1
+  fi
   t1=$(date +%s%N)
   ticks=$(awk '{print $14 + $15}' "/proc/$KERNEL_PID/stat")
   kill "$KERNEL_PID"
   wait "$KERNEL_PID" 2>/dev/null || true
   KERNEL_PID=""
-  echo "$(((t1 - t0) / 1000000)) $((ticks * 10))"
+  MS=$(((t1 - t0) / 1000000))
+  CPU_MS=$((ticks * 10))
 }
 
-start >/dev/null
-start >/dev/null
+start
+start
 echo "== $STARTS starts ($MODE database)"
 for _ in $(seq "$STARTS"); do
-  read -r ms cpu <<<"$(start)"
-  echo "/healthz after $ms ms; kernel CPU $cpu ms"
+  start
+  echo "/healthz after $MS ms; kernel CPU $CPU_MS ms"
   sleep 1
 done

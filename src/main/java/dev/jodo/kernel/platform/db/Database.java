@@ -37,11 +37,13 @@ public final class Database implements AutoCloseable {
   /** The newest version under {@link #KERNEL_MIGRATIONS} (DatabaseTest checks it on the files). */
   static final String LATEST_KERNEL_MIGRATION = "13";
 
+  /** Flyway keeps its history in the connection's current schema; so does this query. */
   private static final String UP_TO_DATE =
       "SELECT coalesce(bool_or(version = '"
           + LATEST_KERNEL_MIGRATION
           + "' AND success), false) AND coalesce(bool_and(success), false)"
-          + " FROM kernel_schema_history";
+          + " FROM %s.kernel_schema_history";
+
   private static final Pattern MIGRATION_NAME =
       Pattern.compile("(?:Migration|Script) (\\S+\\.sql) failed");
 
@@ -133,11 +135,23 @@ public final class Database implements AutoCloseable {
 
   private boolean upToDate() {
     try (Connection c = pool.getConnection();
-        Statement statement = c.createStatement();
-        ResultSet rs = statement.executeQuery(UP_TO_DATE)) {
-      return rs.next() && rs.getBoolean(1);
+        Statement statement = c.createStatement()) {
+      String schema;
+      try (ResultSet rs = statement.executeQuery("SELECT quote_ident(current_schema())")) {
+        schema = rs.next() ? rs.getString(1) : null;
+      }
+      if (schema == null) {
+        return false; // no schema of the search path exists yet: Flyway reports it
+      }
+      try (ResultSet rs = statement.executeQuery(UP_TO_DATE.formatted(schema))) {
+        return rs.next() && rs.getBoolean(1);
+      }
     } catch (SQLException e) {
-      return false; // no history yet (a new database): Flyway creates it
+      if ("42P01".equals(e.getSQLState())) {
+        return false; // no history yet (a new database): Flyway creates it
+      }
+      throw new MigrationException(
+          "cannot read the database's migration history: " + e.getMessage(), e);
     }
   }
 
@@ -185,7 +199,8 @@ public final class Database implements AutoCloseable {
               .map(String::strip)
               .filter(line -> !line.isEmpty() && !line.startsWith("Need more flexibility"))
               .collect(Collectors.joining("; "));
-      return "database migrations failed validation: " + details;
+      return "database migrations failed validation: "
+          + (details.isEmpty() ? firstLine(e.getMessage()) : details);
     }
     String migration = "a migration";
     Matcher matcher = MIGRATION_NAME.matcher(String.valueOf(e.getMessage()));

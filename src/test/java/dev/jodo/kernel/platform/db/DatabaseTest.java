@@ -43,6 +43,13 @@ class DatabaseTest {
       newest =
           files
               .map(f -> f.getFileName().toString())
+              .peek(
+                  name ->
+                      assertThat(name)
+                          .as(
+                              "the start's fast path knows only whole versions (V<n>__*.sql) and"
+                                  + " no repeatable (R__) scripts: teach Database.upToDate first")
+                          .matches("V\\d+__[a-z0-9_]+\\.sql"))
               .map(name -> Integer.parseInt(name.substring(1, name.indexOf("__"))))
               .max(Integer::compare)
               .orElseThrow();
@@ -73,6 +80,21 @@ class DatabaseTest {
       execute(db, "DROP INDEX conversation_runs_finished");
       assertThat(db.migrate(Database.KERNEL_MIGRATIONS)).isEqualTo(1);
       assertThat(db.migrate(Database.KERNEL_MIGRATIONS)).isZero();
+      // Other locations always go through Flyway, up to date or not.
+      assertThatThrownBy(() -> db.migrate(List.of("classpath:db/migration", "classpath:db/broken")))
+          .isInstanceOf(MigrationException.class)
+          .hasMessageContaining("V999__broken_on_purpose.sql");
+      // A failed migration on record goes through Flyway, which refuses it, even though the
+      // newest version is there.
+      execute(
+          db,
+          "INSERT INTO kernel_schema_history (installed_rank, version, description, type,"
+              + " script, checksum, installed_by, execution_time, success)"
+              + " VALUES (1000, '12.5', 'half applied', 'SQL', 'V12_5__half.sql', 0,"
+              + " 'postgres', 1, false)");
+      assertThatThrownBy(() -> db.migrate(Database.KERNEL_MIGRATIONS))
+          .isInstanceOf(MigrationException.class)
+          .hasMessageContaining("12.5");
     }
   }
 
