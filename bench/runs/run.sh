@@ -12,6 +12,7 @@
 #   BENCH_CLIENTS=32        concurrent submitting clients
 #   BENCH_CONVERSATIONS=1000
 #   BENCH_INFLIGHT=1000     runs in flight when the kernel is killed
+#   BENCH_THROUGHPUT_ONLY=  1: stop after the throughput round (no recovery round)
 #   KERNEL_JAVA_OPTS=       extra JVM options for the kernel (a JFR recording, say)
 #   BENCH_KEEP_LOG=         a file to keep the kernel's log in
 set -euo pipefail
@@ -122,6 +123,9 @@ sql "SELECT format('%s runs succeeded (%s failed) in %s s: %s runs/s; event->suc
          percentile_disc(0.99) WITHIN GROUP (ORDER BY updated_at - created_at))
        FROM dbos.workflow_status"
 kill "$KERNEL_PID"; wait "$KERNEL_PID" 2>/dev/null || true; KERNEL_PID=""
+if [ "${BENCH_THROUGHPUT_ONLY:-}" = 1 ]; then
+  exit 0
+fi
 
 echo "== recovery: SIGKILL with $INFLIGHT runs in flight"
 sql "DELETE FROM dbos.workflow_status" >/dev/null

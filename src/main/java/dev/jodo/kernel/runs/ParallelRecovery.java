@@ -45,20 +45,21 @@ final class ParallelRecovery implements DBOSLifecycleListener {
   private static final Logger log = LoggerFactory.getLogger(ParallelRecovery.class);
   static final int THREADS = 4;
 
+  /**
+   * This kernel's interrupted direct workflows (executor id, then the version and its claimed
+   * mark): what a pass claims, and what {@link #anyInterrupted} looks for before DBOS launches.
+   */
+  private static final String INTERRUPTED =
+      "status = 'PENDING' AND executor_id = ? AND application_version IN (?, ?)"
+          + " AND queue_name IS NULL";
+
   private static final String CLAIM =
-      """
-      UPDATE dbos.workflow_status SET application_version = ?
-      WHERE status = 'PENDING' AND executor_id = ? AND application_version IN (?, ?)
-        AND queue_name IS NULL
-      RETURNING workflow_uuid, created_at
-      """;
+      "UPDATE dbos.workflow_status SET application_version = ? WHERE "
+          + INTERRUPTED
+          + " RETURNING workflow_uuid, created_at";
 
   private static final String ANY_INTERRUPTED =
-      """
-      SELECT EXISTS (SELECT 1 FROM dbos.workflow_status
-                     WHERE status = 'PENDING' AND executor_id = ? AND application_version IN (?, ?)
-                       AND queue_name IS NULL)
-      """;
+      "SELECT EXISTS (SELECT 1 FROM dbos.workflow_status WHERE " + INTERRUPTED + ")";
 
   private static final String HAND_BACK =
       """
